@@ -1,0 +1,177 @@
+import Logging
+import NIOCore
+import NIOSSL
+import RESP
+import ServiceLifecycle
+import Synchronization
+
+/// A fixed set of multiplexed connections to one Redis node, plus a bounded set of dedicated ones.
+///
+/// Commands are spread round-robin over the shared connections and pipelined on them, so a handful of
+/// connections carries any number of concurrent callers. Blocking commands (`BLPOP`, `XREAD BLOCK`)
+/// must not stall a shared connection: they go through ``withDedicatedConnection(_:)``.
+///
+/// The pool is a `Service`: ``run()`` opens the connections and keeps them open, reconnecting with
+/// backoff. While Redis is away, commands fail at once with `unavailable` (after waiting at most one
+/// connect timeout for a reconnect already under way) and recover by themselves when it returns.
+public final class RedisConnectionPool: RedisCommandExecutor, Service, Sendable {
+    private enum Slot {
+        case idle
+        case connecting
+        case ready(RedisConnection)
+        case down(RedisClientError)
+        case shutdown
+    }
+
+    private struct State {
+        var slots: [Slot]
+        var next = 0
+        var idleDedicated: [RedisConnection] = []
+        var leasedDedicated = 0
+        var isShutdown = false
+    }
+
+    public let endpoint: RedisConfiguration.Endpoint
+    private let configuration: RedisConfiguration
+    private let tlsContext: NIOSSLContext?
+    private let logger: Logger
+    private let state: Mutex<State>
+
+    public init(endpoint: RedisConfiguration.Endpoint, configuration: RedisConfiguration, tlsContext: NIOSSLContext?, logger: Logger) {
+        self.endpoint = endpoint
+        self.configuration = configuration
+        self.tlsContext = tlsContext
+        self.logger = logger
+        self.state = Mutex(State(slots: Array(repeating: .idle, count: max(1, configuration.poolSize))))
+    }
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            await withDiscardingTaskGroup { group in
+                for index in 0..<self.state.withLock({ $0.slots.count }) {
+                    group.addTask { await self.maintain(slot: index) }
+                }
+            }
+        }
+        let dedicated = state.withLock { state -> [RedisConnection] in
+            state.isShutdown = true
+            for i in state.slots.indices { state.slots[i] = .shutdown }
+            defer { state.idleDedicated = [] }
+            return state.idleDedicated
+        }
+        for connection in dedicated { connection.close() }
+    }
+
+    /// Keeps one slot connected until the pool is cancelled.
+    private func maintain(slot index: Int) async {
+        var backoff = Backoff()
+        while !Task.isCancelled {
+            state.withLock { $0.slots[index] = .connecting }
+            do {
+                let connection = try await RedisConnection.connect(
+                    to: endpoint, configuration: configuration, tlsContext: tlsContext, logger: logger)
+                state.withLock { $0.slots[index] = .ready(connection) }
+                if backoff.hasFailed { logger.info("redis connection restored", metadata: ["redis.endpoint": "\(endpoint)"]) }
+                backoff.reset()
+                await withTaskCancellationHandler {
+                    try? await connection.closeFuture.get()
+                } onCancel: {
+                    connection.close()
+                }
+                guard !Task.isCancelled else { break }
+                logger.warning("redis connection lost", metadata: ["redis.endpoint": "\(endpoint)"])
+                state.withLock { $0.slots[index] = .down(RedisClientError(.unavailable, "connection to Redis at \(endpoint) was lost; reconnecting")) }
+            } catch {
+                let failure = error as? RedisClientError ?? RedisClientError(.unavailable, "cannot connect to Redis at \(endpoint)", underlying: error)
+                state.withLock { $0.slots[index] = .down(failure) }
+                if !backoff.hasFailed {
+                    logger.warning("redis unreachable", metadata: ["redis.endpoint": "\(endpoint)", "error": "\(failure)"])
+                }
+            }
+            try? await Task.sleep(for: backoff.next())
+        }
+        state.withLock { $0.slots[index] = .shutdown }
+    }
+
+    public func send(_ command: RedisCommand) async throws -> RESPValue {
+        try await connection().send(command)
+    }
+
+    public func pipeline(_ commands: [RedisCommand]) async throws -> [RESPValue] {
+        try await connection().pipeline(commands)
+    }
+
+    /// A ready shared connection, round-robin; waits at most one connect timeout while a connect is under way.
+    public func connection() async throws -> RedisConnection {
+        let deadline = ContinuousClock.now + .nanoseconds(configuration.connectTimeout.nanoseconds) + .milliseconds(100)
+        while true {
+            let pick = state.withLock { state -> Result<RedisConnection, RedisClientError>? in
+                if state.isShutdown { return .failure(RedisClientError(.shutdown, "Redis client is shut down")) }
+                let count = state.slots.count
+                var lastError: RedisClientError?
+                for offset in 0..<count {
+                    let i = (state.next + offset) % count
+                    switch state.slots[i] {
+                    case .ready(let connection) where connection.isActive:
+                        state.next = (i + 1) % count
+                        return .success(connection)
+                    case .down(let error):
+                        lastError = error
+                    case .idle, .connecting, .ready, .shutdown:
+                        break
+                    }
+                }
+                let anyConnecting = state.slots.contains { if case .connecting = $0 { true } else if case .idle = $0 { true } else { false } }
+                if let lastError, !anyConnecting { return .failure(lastError) }
+                return nil
+            }
+            switch pick {
+            case .success(let connection): return connection
+            case .failure(let error): throw error
+            case nil:
+                guard ContinuousClock.now < deadline else {
+                    throw RedisClientError(.unavailable, "no connection to Redis at \(endpoint) became ready in time")
+                }
+                try await Task.sleep(for: .milliseconds(5))
+            }
+        }
+    }
+
+    /// Runs `body` with a connection no one else uses meanwhile, for blocking commands.
+    /// At most `maxDedicatedConnections` are lent at once; past that the call fails rather than queue.
+    public func withDedicatedConnection<T: Sendable>(_ body: (RedisConnection) async throws -> T) async throws -> T {
+        let reused = try state.withLock { state -> RedisConnection? in
+            if state.isShutdown { throw RedisClientError(.shutdown, "Redis client is shut down") }
+            guard state.leasedDedicated < configuration.maxDedicatedConnections else {
+                throw RedisClientError(.unavailable, "all \(configuration.maxDedicatedConnections) dedicated Redis connections are in use")
+            }
+            state.leasedDedicated += 1
+            while let candidate = state.idleDedicated.popLast() {
+                if candidate.isActive { return candidate }
+            }
+            return nil
+        }
+        let connection: RedisConnection
+        do {
+            if let reused {
+                connection = reused
+            } else {
+                connection = try await RedisConnection.connect(
+                    to: endpoint, configuration: configuration, tlsContext: tlsContext, logger: logger)
+            }
+        } catch {
+            state.withLock { $0.leasedDedicated -= 1 }
+            throw error
+        }
+        defer {
+            let keep = state.withLock { state -> Bool in
+                state.leasedDedicated -= 1
+                guard !state.isShutdown, connection.isActive, state.idleDedicated.count < 8 else { return false }
+                state.idleDedicated.append(connection)
+                return true
+            }
+            if !keep { connection.close() }
+        }
+        return try await body(connection)
+    }
+}

@@ -1,0 +1,46 @@
+import Crypto
+import RESP
+
+/// A Lua script with its SHA1, ready for `EVALSHA`.
+public struct RedisScript: Sendable, Hashable {
+    public let name: String
+    /// The flattened source, includes already in place: exactly what `SCRIPT LOAD` receives.
+    public let source: String
+    public let sha1: String
+
+    public init(name: String, source: String) {
+        self.name = name
+        self.source = source
+        self.sha1 = Insecure.SHA1.hash(data: Array(source.utf8)).map { byte in
+            let hex = String(byte, radix: 16)
+            return byte < 16 ? "0" + hex : hex
+        }.joined()
+    }
+}
+
+extension RedisCommandExecutor {
+    /// Runs a script with `EVALSHA`; when Redis does not know it (`NOSCRIPT`, e.g. after a restart or
+    /// `SCRIPT FLUSH`), loads it with `SCRIPT LOAD` and tries exactly once more.
+    ///
+    /// `SCRIPT LOAD` carries the script's keys for routing only, so in a cluster it reaches the node
+    /// that will run the script.
+    public func evalScript(_ script: RedisScript, keys: [String], arguments: [RESPArgument]) async throws -> RESPValue {
+        let call = RedisCommand.evalsha(script.sha1, keys: keys, arguments: arguments)
+        do {
+            return try await send(call)
+        } catch let error as RedisServerError where error.prefix == "NOSCRIPT" {
+            _ = try await send(RedisCommand("SCRIPT", ["LOAD", .string(script.source)], keys: keys))
+            return try await send(call)
+        }
+    }
+
+    /// Loads scripts ahead of their first call, so the first `EVALSHA` does not pay for a `NOSCRIPT`.
+    public func loadScripts(_ scripts: [RedisScript]) async throws {
+        let replies = try await pipeline(scripts.map { RedisCommand("SCRIPT", ["LOAD", .string($0.source)]) })
+        for (script, reply) in zip(scripts, replies) {
+            if case .error(let message) = reply {
+                throw RedisClientError(.unexpectedReply, "Redis refused script \(script.name)", underlying: RedisServerError(message: message))
+            }
+        }
+    }
+}

@@ -1,0 +1,247 @@
+import Logging
+import NIOCore
+import NIOSSL
+import RESP
+import ServiceLifecycle
+import Synchronization
+
+/// A message received on a subscribed channel.
+public struct RedisPubSubMessage: Sendable, Hashable {
+    public var channel: String
+    /// The pattern that matched, for `PSUBSCRIBE` subscriptions.
+    public var pattern: String?
+    public var payload: ByteBuffer
+
+    public init(channel: String, pattern: String? = nil, payload: ByteBuffer) {
+        self.channel = channel
+        self.pattern = pattern
+        self.payload = payload
+    }
+}
+
+/// What a subscription yields.
+public enum RedisSubscriptionEvent: Sendable, Hashable {
+    case message(RedisPubSubMessage)
+    /// Messages may have been missed just before this point: the connection was re-established
+    /// (and every channel subscribed again) or this subscriber fell too far behind.
+    /// Pub/sub has no history, so a consumer that must not miss anything re-reads its source now.
+    case gap
+}
+
+/// Pub/sub over one dedicated connection per client (RESP2 cannot mix it with commands).
+///
+/// Subscriptions are scoped to a closure, so they always end; any number of them share the
+/// connection, each channel subscribed once. When the connection drops, the subscriber reconnects
+/// with backoff, subscribes to every channel and pattern again and tells each subscription `.gap`.
+public final class RedisSubscriber: Service, Sendable {
+    private struct Subscription {
+        var channels: Set<String>
+        var patterns: Set<String>
+        var continuation: AsyncStream<RedisSubscriptionEvent>.Continuation
+        var overflowed = false
+    }
+
+    private struct State {
+        var subscriptions: [Int: Subscription] = [:]
+        var nextID = 0
+        var channel: (any Channel)?
+        /// Channels/patterns Redis has confirmed on the current connection.
+        var confirmed: Set<String> = []
+        var isShutdown = false
+    }
+
+    private let endpoint: RedisConfiguration.Endpoint
+    private let configuration: RedisConfiguration
+    private let tlsContext: NIOSSLContext?
+    private let logger: Logger
+    private let bufferLimit: Int
+    private let state = Mutex(State())
+
+    /// - Parameter bufferLimit: messages buffered per subscription before it is told `.gap` instead.
+    public init(endpoint: RedisConfiguration.Endpoint, configuration: RedisConfiguration, tlsContext: NIOSSLContext?, logger: Logger, bufferLimit: Int = 10_000) {
+        self.endpoint = endpoint
+        self.configuration = configuration
+        self.tlsContext = tlsContext
+        self.logger = logger
+        self.bufferLimit = bufferLimit
+    }
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown { await self.keepConnected() }
+        let ended = state.withLock { state -> [Subscription] in
+            state.isShutdown = true
+            defer { state.subscriptions = [:] }
+            return Array(state.subscriptions.values)
+        }
+        for subscription in ended { subscription.continuation.finish() }
+    }
+
+    /// Connects, subscribes to everything wanted, waits for the connection to drop, and again, with backoff.
+    private func keepConnected() async {
+        var backoff = Backoff()
+        var connectedBefore = false
+        while !Task.isCancelled {
+            do {
+                let connection = try await RedisConnection.connect(
+                    to: endpoint, configuration: configuration, tlsContext: tlsContext, logger: logger)
+                try await enterSubscribeMode(connection.channel)
+                if backoff.hasFailed { logger.info("redis pub/sub connection restored", metadata: ["redis.endpoint": "\(endpoint)"]) }
+                backoff.reset()
+                resubscribeAll(on: connection.channel, announceGap: connectedBefore)
+                connectedBefore = true
+                await withTaskCancellationHandler {
+                    try? await connection.closeFuture.get()
+                } onCancel: {
+                    connection.close()
+                }
+                state.withLock { $0.channel = nil; $0.confirmed = [] }
+                if !Task.isCancelled {
+                    logger.warning("redis pub/sub connection lost", metadata: ["redis.endpoint": "\(endpoint)"])
+                }
+            } catch {
+                if !backoff.hasFailed {
+                    logger.warning("redis pub/sub unreachable", metadata: ["redis.endpoint": "\(endpoint)", "error": "\(error)"])
+                }
+            }
+            try? await Task.sleep(for: backoff.next())
+        }
+    }
+
+    /// Swaps the request/reply handler for the push handler once AUTH/SELECT are done.
+    private func enterSubscribeMode(_ channel: any Channel) async throws {
+        let ping = TimeAmount.nanoseconds(max(configuration.commandTimeout.nanoseconds, 1_000_000_000))
+        try await channel.eventLoop.flatSubmit {
+            channel.pipeline.removeHandler(name: RedisConnection.handlerName)
+        }.flatMap {
+            channel.eventLoop.makeCompletedFuture {
+                try channel.pipeline.syncOperations.addHandler(
+                    PubSubHandler(pingInterval: ping) { [weak self] push in self?.dispatch(push) })
+            }
+        }.get()
+    }
+
+    private func resubscribeAll(on channel: any Channel, announceGap: Bool) {
+        let (channels, patterns, continuations) = state.withLock { state in
+            state.channel = channel
+            state.confirmed = []
+            let subs = state.subscriptions.values
+            return (Set(subs.flatMap(\.channels)), Set(subs.flatMap(\.patterns)), subs.map(\.continuation))
+        }
+        write(["SUBSCRIBE"], channels, on: channel)
+        write(["PSUBSCRIBE"], patterns, on: channel)
+        if announceGap {
+            for continuation in continuations { continuation.yield(.gap) }
+        }
+    }
+
+    private func write(_ command: [RESPArgument], _ names: Set<String>, on channel: any Channel) {
+        guard !names.isEmpty else { return }
+        var bytes = channel.allocator.buffer(capacity: 64)
+        bytes.writeRESPCommand(command + names.sorted().map { .string($0) })
+        channel.writeAndFlush(bytes, promise: nil)
+    }
+
+    /// Subscribes to `channels` and `patterns` for the duration of `body`, which reads the events.
+    ///
+    /// Returns once Redis has confirmed the subscriptions, so a message published after `body`
+    /// starts is delivered. Fails with `unavailable` when Redis cannot be reached within the
+    /// connect timeout.
+    public func subscribe<T: Sendable>(
+        channels: [String] = [],
+        patterns: [String] = [],
+        _ body: (AsyncStream<RedisSubscriptionEvent>) async throws -> T
+    ) async throws -> T {
+        let (stream, continuation) = AsyncStream.makeStream(of: RedisSubscriptionEvent.self, bufferingPolicy: .bufferingOldest(bufferLimit))
+        let (id, newChannels, newPatterns, channel) = try state.withLock { state in
+            if state.isShutdown { throw RedisClientError(.shutdown, "Redis client is shut down") }
+            let existing = state.subscriptions.values
+            let newChannels = Set(channels).subtracting(existing.flatMap(\.channels))
+            let newPatterns = Set(patterns).subtracting(existing.flatMap(\.patterns))
+            let id = state.nextID
+            state.nextID += 1
+            state.subscriptions[id] = Subscription(channels: Set(channels), patterns: Set(patterns), continuation: continuation)
+            return (id, newChannels, newPatterns, state.channel)
+        }
+        defer { unsubscribe(id) }
+        if let channel {
+            write(["SUBSCRIBE"], newChannels, on: channel)
+            write(["PSUBSCRIBE"], newPatterns, on: channel)
+        }
+        try await awaitConfirmation(Set(channels.map { "c:" + $0 } + patterns.map { "p:" + $0 }))
+        return try await body(stream)
+    }
+
+    private func awaitConfirmation(_ keys: Set<String>) async throws {
+        let deadline = ContinuousClock.now + .nanoseconds(configuration.connectTimeout.nanoseconds + configuration.commandTimeout.nanoseconds)
+        // Confirmations arrive on the event loop; polling here is bounded and happens once per subscribe.
+        while true {
+            let missing = state.withLock { !keys.isSubset(of: $0.confirmed) }
+            guard missing else { return }
+            guard ContinuousClock.now < deadline else {
+                throw RedisClientError(.unavailable, "Redis at \(endpoint) did not confirm the subscription in time")
+            }
+            try await Task.sleep(for: .milliseconds(2))
+        }
+    }
+
+    private func unsubscribe(_ id: Int) {
+        let (channel, goneChannels, gonePatterns, continuation) = state.withLock { state in
+            guard let removed = state.subscriptions.removeValue(forKey: id) else {
+                return ((any Channel)?.none, Set<String>(), Set<String>(), AsyncStream<RedisSubscriptionEvent>.Continuation?.none)
+            }
+            let remaining = state.subscriptions.values
+            let goneChannels = removed.channels.subtracting(remaining.flatMap(\.channels))
+            let gonePatterns = removed.patterns.subtracting(remaining.flatMap(\.patterns))
+            for c in goneChannels { state.confirmed.remove("c:" + c) }
+            for p in gonePatterns { state.confirmed.remove("p:" + p) }
+            return (state.channel, goneChannels, gonePatterns, removed.continuation)
+        }
+        continuation?.finish()
+        if let channel {
+            write(["UNSUBSCRIBE"], goneChannels, on: channel)
+            write(["PUNSUBSCRIBE"], gonePatterns, on: channel)
+        }
+    }
+
+    /// Called on the event loop for every push.
+    private func dispatch(_ push: [RESPValue]) {
+        guard let kind = push.first?.string else { return }
+        switch kind {
+        case "message" where push.count == 3:
+            guard let channel = push[1].string, case .bulkString(let payload) = push[2] else { return }
+            deliver(RedisPubSubMessage(channel: channel, pattern: nil, payload: payload)) { $0.channels.contains(channel) }
+        case "pmessage" where push.count == 4:
+            guard let pattern = push[1].string, let channel = push[2].string, case .bulkString(let payload) = push[3] else { return }
+            deliver(RedisPubSubMessage(channel: channel, pattern: pattern, payload: payload)) { $0.patterns.contains(pattern) }
+        case "subscribe", "psubscribe":
+            guard push.count >= 2, let name = push[1].string else { return }
+            let key = (kind == "subscribe" ? "c:" : "p:") + name
+            state.withLock { state in
+                // Ignore a late confirmation for something already unsubscribed again.
+                let wanted = state.subscriptions.values.contains {
+                    kind == "subscribe" ? $0.channels.contains(name) : $0.patterns.contains(name)
+                }
+                if wanted { state.confirmed.insert(key) }
+            }
+        default:
+            break
+        }
+    }
+
+    private func deliver(_ message: RedisPubSubMessage, to matches: (Subscription) -> Bool) {
+        state.withLock { state in
+            for (id, subscription) in state.subscriptions where matches(subscription) {
+                if subscription.overflowed {
+                    if case .enqueued = subscription.continuation.yield(.gap) {
+                        state.subscriptions[id]?.overflowed = false
+                    } else {
+                        continue
+                    }
+                }
+                if case .dropped = subscription.continuation.yield(.message(message)) {
+                    state.subscriptions[id]?.overflowed = true
+                }
+            }
+        }
+    }
+}

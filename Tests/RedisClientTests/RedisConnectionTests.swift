@@ -1,0 +1,99 @@
+import NIOCore
+import RESP
+import RedisClient
+import Testing
+
+@Suite struct RedisConnectionTests {
+    @Test func setGetAndErrorReplies() async throws {
+        let key = TestEnvironment.uniquePrefix() + ":k"
+        try await withClient { redis in
+            #expect(try await redis.send(.set(key, "hello")) == .simpleString("OK"))
+            #expect(try await redis.send(.get(key)) == "hello")
+            #expect(try await redis.send(.get(key + ":missing")) == .null)
+            await #expect(throws: RedisServerError.self) {
+                try await redis.send(RedisCommand("INCR", [.string(key)], keys: [key]))
+            }
+            _ = try await redis.send(.del([key]))
+        }
+    }
+
+    /// 10,000 commands in one pipeline on one connection, answered in order.
+    @Test func pipelineOfTenThousand() async throws {
+        let key = TestEnvironment.uniquePrefix() + ":n"
+        try await withClient { redis in
+            let commands = (0..<10_000).map { _ in RedisCommand("INCR", [.string(key)], keys: [key]) }
+            let replies = try await redis.pipeline(commands)
+            #expect(replies == (1...10_000).map { RESPValue.integer(Int64($0)) })
+            _ = try await redis.send(.del([key]))
+        }
+    }
+
+    /// 10,000 concurrent callers share the pool's few connections; each gets its own reply.
+    @Test func tenThousandConcurrentCallers() async throws {
+        let prefix = TestEnvironment.uniquePrefix()
+        try await withClient { redis in
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for i in 0..<10_000 {
+                    group.addTask {
+                        let reply = try await redis.send(RedisCommand("ECHO", [.string("\(prefix):\(i)")]))
+                        #expect(reply.string == "\(prefix):\(i)")
+                    }
+                }
+                try await group.waitForAll()
+            }
+        }
+    }
+
+    /// Error replies inside a pipeline come back as values, without hiding the other results.
+    @Test func pipelineKeepsErrorsInPlace() async throws {
+        let key = TestEnvironment.uniquePrefix()
+        try await withClient { redis in
+            let replies = try await redis.pipeline([.set(key, "x"), RedisCommand("INCR", [.string(key)], keys: [key]), .get(key), .del([key])])
+            #expect(replies[0] == .simpleString("OK"))
+            #expect(replies[1].errorMessage?.hasPrefix("ERR") == true)
+            #expect(replies[2] == "x")
+            #expect(replies[3] == 1)
+        }
+    }
+
+    @Test func binarySafeValues() async throws {
+        let key = TestEnvironment.uniquePrefix()
+        let bytes = ByteBuffer(bytes: (0...255).map { UInt8($0) })
+        try await withClient { redis in
+            _ = try await redis.send(.set(key, .bytes(bytes)))
+            #expect(try await redis.send(.get(key)) == .bulkString(bytes))
+            _ = try await redis.send(.del([key]))
+        }
+    }
+
+    /// A reply that does not come within the command timeout fails that command with
+    /// `commandTimeout`, and the connection is replaced.
+    @Test func commandTimeout() async throws {
+        let key = TestEnvironment.uniquePrefix()
+        try await withClient(configure: { $0.commandTimeout = .milliseconds(200) }) { redis in
+            let started = ContinuousClock.now
+            await #expect {
+                try await redis.withDedicatedConnection(forSlot: nil) { connection in
+                    _ = try await connection.send(RedisCommand("BLPOP", [.string(key), "5"], keys: [key]))
+                }
+            } throws: { error in
+                (error as? RedisClientError)?.code == .commandTimeout
+            }
+            #expect(ContinuousClock.now - started < .seconds(2))
+            // The timed-out connection is gone; the client still works.
+            let pong = try await redis.send(.ping())
+            #expect(pong == .simpleString("PONG"))
+        }
+    }
+
+    /// A blocking command may outlive the default timeout when it says so.
+    @Test func blockingCommandWithItsOwnTimeout() async throws {
+        let key = TestEnvironment.uniquePrefix()
+        try await withClient(configure: { $0.commandTimeout = .milliseconds(200) }) { redis in
+            let reply = try await redis.withDedicatedConnection(forSlot: nil) { connection in
+                try await connection.send(RedisCommand("BLPOP", [.string(key), "0.5"], keys: [key]), timeout: .seconds(2))
+            }
+            #expect(reply == .null)
+        }
+    }
+}

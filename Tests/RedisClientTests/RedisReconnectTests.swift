@@ -1,0 +1,67 @@
+import NIOCore
+import RESP
+import RedisClient
+import Testing
+
+@Suite struct RedisReconnectTests {
+    /// Redis stops: calls fail fast with `unavailable`; Redis starts again on the same port: the
+    /// client recovers by itself, without a restart.
+    @Test func recoversWhenRedisReturns() async throws {
+        let first = try RedisServerProcess()
+        let port = first.port
+        try await withClient(url: first.url) { redis in
+            #expect(try await redis.send(.ping()) == .simpleString("PONG"))
+            first.stop()
+
+            let started = ContinuousClock.now
+            var sawUnavailable = false
+            for _ in 0..<20 {
+                do {
+                    _ = try await redis.send(.ping())
+                } catch let error as RedisClientError {
+                    #expect([.unavailable, .connectionClosed].contains(error.code))
+                    sawUnavailable = error.code == .unavailable
+                    if sawUnavailable { break }
+                }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            #expect(sawUnavailable)
+            // Failing must be quick: taskd turns it into a 503 within a second.
+            #expect(ContinuousClock.now - started < .seconds(2))
+
+            let second = try RedisServerProcess(port: port)
+            let recovered = try await eventually { try await redis.send(.ping()) == .simpleString("PONG") }
+            #expect(recovered)
+            second.stop()
+        }
+    }
+
+    /// Every command in flight when the connection drops fails with an error, none hangs.
+    @Test func inFlightCommandsFailWhenTheServerDies() async throws {
+        let server = try RedisServerProcess()
+        try await withClient(url: server.url, configure: { $0.poolSize = 1 }) { redis in
+            _ = try await redis.send(.ping())
+            let outcomes = try await withThrowingTaskGroup(of: Bool.self) { group in
+                for _ in 0..<200 {
+                    group.addTask {
+                        do {
+                            _ = try await redis.withDedicatedConnection(forSlot: nil) { connection in
+                                try await connection.send(RedisCommand("BLPOP", ["never", "0"]), timeout: .seconds(30))
+                            }
+                            return true
+                        } catch {
+                            return false
+                        }
+                    }
+                }
+                try await Task.sleep(for: .milliseconds(300))
+                server.stop()
+                var results: [Bool] = []
+                for try await outcome in group { results.append(outcome) }
+                return results
+            }
+            #expect(outcomes.count == 200)
+            #expect(outcomes.allSatisfy { !$0 })
+        }
+    }
+}

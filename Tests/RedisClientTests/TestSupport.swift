@@ -1,0 +1,128 @@
+import Foundation
+import Logging
+import NIOCore
+import RedisClient
+import Testing
+
+/// What `./dev test` provides: a running redis-server and test certificates.
+enum TestEnvironment {
+    static var redisURL: String {
+        guard let url = ProcessInfo.processInfo.environment["TASKD_TEST_REDIS_URL"] else {
+            Issue.record("TASKD_TEST_REDIS_URL is not set: run the tests with ./dev test, which starts Redis")
+            return "redis://127.0.0.1:6379"
+        }
+        return url
+    }
+
+    static var tlsDirectory: String? { ProcessInfo.processInfo.environment["TASKD_TEST_TLS_DIR"] }
+
+    static var stateDirectory: String {
+        ProcessInfo.processInfo.environment["TASKD_TEST_STATE_DIR"] ?? NSTemporaryDirectory()
+    }
+
+    static let logger: Logger = {
+        var logger = Logger(label: "test")
+        logger.logLevel = .error
+        return logger
+    }()
+
+    /// A key prefix no other test uses, so tests share one server without FLUSHALL.
+    static func uniquePrefix(_ name: String = #function) -> String {
+        "test:\(name.prefix(while: { $0 != "(" })):\(UUID().uuidString.prefix(8))"
+    }
+}
+
+/// Runs a client for the duration of `body`.
+@discardableResult
+func withClient<T: Sendable>(
+    url: String = TestEnvironment.redisURL,
+    configure: (inout RedisConfiguration) -> Void = { _ in },
+    _ body: (RedisClient) async throws -> T
+) async throws -> T {
+    var configuration = try RedisConfiguration(url: url)
+    configure(&configuration)
+    let client = try RedisClient(configuration: configuration, logger: TestEnvironment.logger)
+    return try await client.withRunning(body)
+}
+
+/// A redis-server of a test's own, for tests that stop it, kill its clients or need TLS.
+final class RedisServerProcess: @unchecked Sendable {
+    let port: Int
+    private let process: Process
+    private let directory: String
+
+    /// Starts a server on `port` (a free one when nil) with extra command-line arguments.
+    init(port: Int? = nil, arguments: [String] = [], waitUntilReady: Bool = true) throws {
+        self.port = try port ?? Self.freePort()
+        directory = TestEnvironment.stateDirectory + "/redis-test-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/redis-server")
+        let portArguments = arguments.contains("--tls-port") ? ["--port", "0", "--tls-port", String(self.port)] : ["--port", String(self.port)]
+        process.arguments = ["--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", directory,
+                             "--logfile", directory + "/redis.log"] + portArguments + arguments.filter { $0 != "--tls-port" }
+        try process.run()
+        if waitUntilReady { try waitForPort() }
+    }
+
+    var url: String { "redis://127.0.0.1:\(port)" }
+
+    func stop() {
+        guard process.isRunning else { return }
+        process.terminate()
+        process.waitUntilExit()
+    }
+
+    deinit {
+        stop()
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    private func waitForPort() throws {
+        for _ in 0..<200 {
+            if Self.canConnect(port: port) { return }
+            usleep(25_000)
+        }
+        throw RedisClientError(.unavailable, "test redis-server on port \(port) did not start")
+    }
+
+    static func canConnect(port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        }
+    }
+
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer -> Bool in
+                bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
+            }
+        }
+        guard bound else { throw RedisClientError(.unavailable, "no free port for a test redis-server") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
+
+/// Polls `condition` until it holds or `timeout` passes.
+func eventually(timeout: Duration = .seconds(10), _ condition: () async throws -> Bool) async throws -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if (try? await condition()) == true { return true }
+        try await Task.sleep(for: .milliseconds(50))
+    }
+    return false
+}
