@@ -47,6 +47,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .executableTarget(
+            name: "RedisClientBenchmark",
+            dependencies: ["RedisClient", "RESP", .product(name: "NIOCore", package: "swift-nio")],
+            path: "Benchmarks/RedisClientBenchmark"
+        ),
         .testTarget(
             name: "RESPTests",
             dependencies: [

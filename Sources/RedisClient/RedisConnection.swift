@@ -88,6 +88,9 @@ public final class RedisConnection: RedisCommandExecutor, Sendable {
         let connection = RedisConnection(channel: channel, handler: handler, endpoint: endpoint, commandTimeout: timeout)
         do {
             try await connection.handshake(configuration)
+        } catch let error as RedisClientError where tlsContext != nil && error.code == .connectionClosed {
+            connection.close()
+            throw RedisClientError(.tlsFailure, "TLS handshake with Redis at \(endpoint) failed", underlying: error.underlying ?? error)
         } catch {
             connection.close()
             throw error
@@ -110,7 +113,8 @@ public final class RedisConnection: RedisCommandExecutor, Sendable {
         if let name = configuration.clientName {
             setup.append(RedisCommand("CLIENT", ["SETNAME", .string(name)]))
         }
-        guard !setup.isEmpty else { return }
+        // Always one round trip: a connection is handed out only once Redis (and TLS) has answered.
+        setup.append(.ping())
         let replies = try await pipeline(setup)
         for (command, reply) in zip(setup, replies) {
             if case .error(let message) = reply {

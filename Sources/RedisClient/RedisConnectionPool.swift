@@ -101,9 +101,10 @@ public final class RedisConnectionPool: RedisCommandExecutor, Service, Sendable 
         try await connection().pipeline(commands)
     }
 
-    /// A ready shared connection, round-robin; waits at most one connect timeout while a connect is under way.
+    /// A ready shared connection, round-robin. While a connect is under way (and no other connection is
+    /// ready) it waits for it, at most as long as a connect and its setup may take.
     public func connection() async throws -> RedisConnection {
-        let deadline = ContinuousClock.now + .nanoseconds(configuration.connectTimeout.nanoseconds) + .milliseconds(100)
+        let deadline = ContinuousClock.now + .nanoseconds(configuration.connectTimeout.nanoseconds + configuration.commandTimeout.nanoseconds)
         while true {
             let pick = state.withLock { state -> Result<RedisConnection, RedisClientError>? in
                 if state.isShutdown { return .failure(RedisClientError(.shutdown, "Redis client is shut down")) }

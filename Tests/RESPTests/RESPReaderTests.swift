@@ -13,7 +13,7 @@ import Testing
         (":1000\r\n", .integer(1000)),
         ("$5\r\nhello\r\n", "hello"),
         ("$0\r\n\r\n", ""),
-        ("$7\r\na\r\nb\0c\r\n", .bulkString(ByteBuffer(bytes: Array("a\r\nb\0c".utf8)))),
+        ("$6\r\na\r\nb\0c\r\n", .bulkString(ByteBuffer(bytes: Array("a\r\nb\0c".utf8)))),
         ("$-1\r\n", .null),
         ("*-1\r\n", .null),
         ("*0\r\n", .array([])),

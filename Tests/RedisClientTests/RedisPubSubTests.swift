@@ -67,6 +67,6 @@ import Testing
                 #expect(await iterator.next() == .message(.init(channel: channel, pattern: nil, payload: ByteBuffer(string: "after"))))
             }
         }
-        server.stop()
+        await server.stop()
     }
 }

@@ -11,7 +11,7 @@ import Testing
         let port = first.port
         try await withClient(url: first.url) { redis in
             #expect(try await redis.send(.ping()) == .simpleString("PONG"))
-            first.stop()
+            await first.stop()
 
             let started = ContinuousClock.now
             var sawUnavailable = false
@@ -32,7 +32,7 @@ import Testing
             let second = try RedisServerProcess(port: port)
             let recovered = try await eventually { try await redis.send(.ping()) == .simpleString("PONG") }
             #expect(recovered)
-            second.stop()
+            await second.stop()
         }
     }
 
@@ -55,7 +55,7 @@ import Testing
                     }
                 }
                 try await Task.sleep(for: .milliseconds(300))
-                server.stop()
+                await server.stop()
                 var results: [Bool] = []
                 for try await outcome in group { results.append(outcome) }
                 return results

@@ -41,7 +41,7 @@ import Testing
             #expect(exists == [0])
             #expect(try await redis.evalScript(script, keys: [key], arguments: [.integer(2)]) == 10)
         }
-        server.stop()
+        await server.stop()
     }
 
     @Test func scriptErrorsAreServerErrors() async throws {

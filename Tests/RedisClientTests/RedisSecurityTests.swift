@@ -70,8 +70,8 @@ import Testing
         await #expect {
             try await withClient(url: url, configure: { $0.connectTimeout = .seconds(1) }) { try await $0.send(.ping()) }
         } throws: { error in
-            (error as? RedisClientError)?.code == .unavailable
+            (error as? RedisClientError)?.code == .tlsFailure
         }
-        server.stop()
+        await server.stop()
     }
 }

@@ -67,14 +67,18 @@ final class RedisServerProcess: @unchecked Sendable {
 
     var url: String { "redis://127.0.0.1:\(port)" }
 
-    func stop() {
+    /// Stops the server at once. SIGKILL, because a child of the test process inherits its blocked
+    /// signal mask, SIGTERM included; and no `waitUntilExit`, which spins a thread of the test pool.
+    func stop() async {
         guard process.isRunning else { return }
-        process.terminate()
-        process.waitUntilExit()
+        kill(process.processIdentifier, SIGKILL)
+        while process.isRunning {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
     }
 
     deinit {
-        stop()
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         try? FileManager.default.removeItem(atPath: directory)
     }
 

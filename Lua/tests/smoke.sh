@@ -1,0 +1,315 @@
+#!/usr/bin/env bash
+# Smoke test of the Lua scripts against a throwaway redis-server on a free loopback port:
+# a full lifecycle, the main refusals (each checked to change nothing, via DEBUG DIGEST),
+# retries, lease expiry, delayed start, priorities, TTLs and retention.
+#   Lua/tests/smoke.sh            exits non-zero on the first mismatch
+set -euo pipefail
+LUA="$(cd "$(dirname "$0")/.." && pwd)"
+WORK="$(mktemp -d)"
+PIDFILE="$WORK/redis.pid"
+
+PORT=""
+for candidate in $(seq 16390 16490); do
+  if ! (exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null; then PORT=$candidate; break; fi
+done
+[[ -n $PORT ]] || { echo "no free port" >&2; exit 1; }
+redis-server --port "$PORT" --bind 127.0.0.1 --save '' --appendonly no --enable-debug-command local \
+  --daemonize yes --pidfile "$PIDFILE" --dir "$WORK" --logfile "$WORK/redis.log"
+cleanup() {
+  if [[ -f $PIDFILE ]]; then kill "$(cat "$PIDFILE")" 2>/dev/null || true; fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+for _ in $(seq 50); do redis-cli -p "$PORT" PING >/dev/null 2>&1 && break; sleep 0.1; done
+
+for f in "$LUA"/*.lua; do "$LUA/flatten.sh" "$f" >"$WORK/$(basename "$f")"; done
+
+R() { redis-cli -p "$PORT" "$@"; }
+# ev SCRIPT KEYS... , ARGV...   → the reply, elements joined with "|"
+ev() { local script=$1; shift; R --eval "$WORK/$script.lua" "$@" | paste -sd'|'; }
+
+FAILURES=0
+CHECKS=0
+expect() { # description expected actual
+  CHECKS=$((CHECKS + 1))
+  if [[ $2 == "$3" ]]; then
+    printf 'ok    %s\n' "$1"
+  else
+    printf 'FAIL  %s\n      expected: %s\n      actual:   %s\n' "$1" "$2" "$3"
+    FAILURES=$((FAILURES + 1))
+  fi
+}
+expect_match() { # description regex actual
+  CHECKS=$((CHECKS + 1))
+  if [[ $3 =~ $2 ]]; then
+    printf 'ok    %s\n' "$1"
+  else
+    printf 'FAIL  %s\n      expected /%s/\n      actual:   %s\n' "$1" "$2" "$3"
+    FAILURES=$((FAILURES + 1))
+  fi
+}
+digest() { R DEBUG DIGEST; }
+# refused DESCRIPTION EXPECTED COMMAND...: the reply matches and the dataset did not change
+refused() {
+  local description=$1 expected=$2 before after actual
+  shift 2
+  before=$(digest)
+  actual=$("$@")
+  after=$(digest)
+  expect "$description" "$expected" "$actual"
+  expect "$description: nothing written" "$before" "$after"
+}
+
+S='taskd:{taskd:0}:'
+NOW=$(date +%s%3N)
+T() { echo $((NOW + $1)); }   # ms offsets from the pinned start
+field() { R HGET "${S}task:$1" "$2"; }
+
+# create ID TYPE OBJECT UNIQUE IDEM PRIORITY MAXATTEMPTS RUNAT RESULTTTL [opIds...]  (at time $AT)
+AT=$NOW
+create() {
+  local id=$1 type=$2
+  ev create-10 "${S}task:$id" "${S}task:$id:events" "${S}queue:$type" "${S}delayed" "${S}index:updated" \
+    "${S}index:active" "${S}index:object" "${S}unique" "${S}idempotency" "${S}events" , \
+    "$AT" "$id" "$type" task "make a $type" '{"size":1}' "$3" "" "$6" "$7" "$8" "$9" "$4" "$5" "" "" "${@:10}"
+}
+# claim TYPE WORKER TOKEN LEASEMS
+claim() {
+  ev claim-5 "${S}queue:$1" "${S}delayed" "${S}leases" "${S}index:updated" "${S}events" , \
+    "$AT" "$S" "$2" "$3" "$4" "" "" ""
+}
+# heartbeat ID TOKEN LEASEMS PROGRESS STATE DESCRIPTION CANCELLABLE [opId opJson]...
+heartbeat() {
+  local id=$1
+  ev heartbeat-5 "${S}task:$id" "${S}task:$id:events" "${S}leases" "${S}index:updated" "${S}events" , \
+    "$AT" "$2" "$3" "$4" "$5" "$6" "$7" "" "" "${@:8}"
+}
+finish_keys() { # the 7 keys after the task's two that complete/ack share
+  echo "${S}leases ${S}index:active ${S}index:updated ${S}index:finished ${S}unique ${S}idempotency ${S}events"
+}
+complete() { # ID TOKEN RESPONSE
+  # shellcheck disable=SC2046
+  ev complete-9 "${S}task:$1" "${S}task:$1:events" $(finish_keys) , "$AT" "$2" "$3" "" ""
+}
+ack() { # ID TOKEN
+  # shellcheck disable=SC2046
+  ev ack-cancel-9 "${S}task:$1" "${S}task:$1:events" $(finish_keys) , "$AT" "$2" "" ""
+}
+fail() { # ID TOKEN ERRORCODE RETRYABLE
+  ev fail-10 "${S}task:$1" "${S}task:$1:events" "${S}leases" "${S}delayed" "${S}index:active" \
+    "${S}index:updated" "${S}index:finished" "${S}unique" "${S}idempotency" "${S}events" , \
+    "$AT" "$2" "$3" "it broke" "$4" 1000 60000 "" ""
+}
+cancel() { # ID TYPE FORCE
+  ev cancel-11 "${S}task:$1" "${S}task:$1:events" "${S}queue:$2" "${S}delayed" "${S}leases" "${S}index:active" \
+    "${S}index:updated" "${S}index:finished" "${S}unique" "${S}idempotency" "${S}events" , "$AT" "$3" "" ""
+}
+dismiss() {
+  ev dismiss-6 "${S}task:$1" "${S}task:$1:events" "${S}index:updated" "${S}index:finished" "${S}idempotency" \
+    "${S}events" , "$AT" "" ""
+}
+delete() {
+  ev delete-7 "${S}task:$1" "${S}task:$1:events" "${S}index:updated" "${S}index:finished" "${S}index:object" \
+    "${S}idempotency" "${S}events" , "$AT" ""
+}
+extend_ttl() { # ID SECONDS
+  ev extend-ttl-4 "${S}task:$1" "${S}task:$1:events" "${S}index:finished" "${S}idempotency" , "$AT" "$2"
+}
+reap() { # GRACEMS
+  ev expire-leases-8 "${S}leases" "${S}delayed" "${S}index:active" "${S}index:updated" "${S}index:finished" \
+    "${S}unique" "${S}idempotency" "${S}events" , "$AT" "$S" "$1" "" 1000 60000 "" ""
+}
+promote() { ev promote-delayed-1 "${S}delayed" , "$AT" "$S" ""; }
+retention() { ev retention-4 "${S}index:finished" "${S}index:updated" "${S}index:object" "${S}idempotency" , "$AT" ""; }
+last_event() { R XREVRANGE "${S}task:$1:events" + - COUNT 1 | tail -n +2 | paste -sd' '; }
+
+echo "== create, idempotency, uniqueness"
+expect "create t1" "0|t1|0" "$(create t1 backup bdb:1 u1 i1 0 1 "" 600 1 2)"
+expect "t1 is queued" "queued" "$(field t1 status)"
+expect "t1 has ops" "{}|{}" "$(R HMGET "${S}task:t1" op:1 op:2 | paste -sd'|')"
+expect "created event" "kind created status queued version 1 progress 0" "$(last_event t1)"
+refused "same Idempotency-Key returns the first task" "0|t1|1" create t1b backup bdb:1 u1 i1 0 1 "" 600
+refused "uniqueKey held by t1" "5|t1" create t2 backup "" u1 "" 0 1 "" 600
+refused "existing id" "6|t1" create t1 backup "" "" "" 0 1 "" 600
+refused "priority out of range" "7|priority" create t3 backup "" "" "" 5000 1 "" 600
+refused "hash key of another id" "7|KEYS[1]" ev create-10 "${S}task:zz" "${S}task:zz:events" "${S}queue:backup" \
+  "${S}delayed" "${S}index:updated" "${S}index:active" "${S}index:object" "${S}unique" "${S}idempotency" "${S}events" , \
+  "$AT" t9 backup "" "" "" "" "" "" "" "" "" "" "" "" ""
+expect "object index" "bdb:1
+t1" "$(R ZRANGEBYLEX "${S}index:object" "[bdb:1
+" "[bdb:1
+$(printf '\xff')")"
+
+echo "== claim, heartbeat, fencing"
+refused "heartbeat before claim" "3|queued" heartbeat t1 tok1 30000 10 "" "" ""
+expect_match "claim t1" "^0\|t1\|backup\|\{\"size\":1\}\|\{\"[12]\":\{\},\"[12]\":\{\}\}\|1\|1\|tok1\|$(T 30000)\|2$" \
+  "$(claim backup w1 tok1 30000)"
+expect "claimed event" "kind claimed status starting version 2 progress 0 attempt 1 workerId w1" "$(last_event t1)"
+refused "claim on empty queue" "8|" claim backup w2 tok2 30000
+refused "heartbeat with a wrong token" "3|starting" heartbeat t1 nope 30000 10 "" "" ""
+refused "progress out of range" "7|progress" heartbeat t1 tok1 30000 101 "" "" ""
+AT=$(T 1000)
+expect "first heartbeat → running" "0|running|3|0|$(T 31000)" \
+  "$(heartbeat t1 tok1 30000 25 copying "copying shard 1" "" 1 '{"progress":50,"op_name":"copy"}')"
+expect "op stored" '{"progress":50,"op_name":"copy"}' "$(field t1 op:1)"
+expect "status event" "kind status status running version 3 progress 25 state copying reason heartbeat" "$(last_event t1)"
+AT=$(T 2000)
+expect "progress heartbeat" "0|running|4|0|$(T 32000)" "$(heartbeat t1 tok1 30000 50 "" "" "")"
+expect "progress event" "kind progress status running version 4 progress 50" "$(last_event t1)"
+AT=$(T 3000)
+expect "pure renewal: no version bump" "0|running|4|0|$(T 33000)" "$(heartbeat t1 tok1 30000 50 copying "" "")"
+expect "pure renewal: no event" "4" "$(R XLEN "${S}task:t1:events")"
+expect "lease set follows the heartbeat" "$(T 33000)" "$(R ZSCORE "${S}leases" t1)"
+
+echo "== commit phase, cancel, complete"
+expect "worker enters commit phase" "0|running|5|0|$(T 33000)" "$(heartbeat t1 tok1 30000 90 "" "" 0)"
+refused "cancel in commit phase → 406" "4|running" cancel t1 backup ""
+refused "cancel with the wrong queue key" "7|KEYS[3]" cancel t1 restore ""
+AT=$(T 4000)
+expect "complete t1" "0|completed|6|0" "$(complete t1 tok1 '{"resourceId":1}')"
+expect "completed fields" "completed|100|{\"resourceId\":1}|$(T 4000)|$(T 604000)" \
+  "$(R HMGET "${S}task:t1" status progress response endedAt expiresAt | paste -sd'|')"
+expect "lease token fenced" "" "$(field t1 leaseToken)"
+expect_match "hash TTL ≈ 604 s (600 s from T+4 s)" "^(59[5-9]|60[0-4])$" "$(R TTL "${S}task:t1")"
+expect_match "stream TTL ≈ 604 s" "^(59[5-9]|60[0-4])$" "$(R TTL "${S}task:t1:events")"
+expect "uniqueKey released" "" "$(R HGET "${S}unique" u1)"
+expect "idempotency entry carries the expiry" "t1 $(T 604000)" "$(R HGET "${S}idempotency" i1)"
+expect "left index:active and leases" "||" "$(R ZSCORE "${S}index:active" t1)|$(R ZSCORE "${S}leases" t1)|"
+expect "finished index member" "$(T 604000)" "$(R ZSCORE "${S}index:finished" "t1
+bdb:1
+i1")"
+refused "complete twice" "3|completed" complete t1 tok1 ""
+refused "cancel a finished task → 409" "2|completed" cancel t1 backup ""
+refused "dismiss a completed task" "2|completed" dismiss t1
+refused "unknown task" "1" complete nope tok1 ""
+expect "uniqueKey free again" "0|t2|0" "$(create t2 backup "" u1 "" 0 1 "" 600)"
+
+echo "== cancel paths"
+refused "ack a queued task" "3|queued" ack t2 tok1
+expect "cancel queued t2" "0|cancelled|2" "$(cancel t2 backup "")"
+expect "t2 left its queue" "" "$(R ZSCORE "${S}queue:backup" t2)"
+expect "cancelled event" "kind status status cancelled version 2 progress 0 reason cancel" "$(last_event t2)"
+create t3 backup "" "" "" 0 1 "" 600 >/dev/null
+claim backup w1 tok3 30000 >/dev/null
+expect "cancel running t3 → cancelling" "0|cancelling|3" "$(cancel t3 backup "")"
+refused "cancel again is idempotent" "0|cancelling|3" cancel t3 backup ""
+expect "heartbeat sees the request" "0|cancelling|4|1|$(T 34000)" "$(heartbeat t3 tok3 30000 60 "" "" "")"
+expect "worker that completes while cancelling wins" "0|completed|5|1" "$(complete t3 tok3 "")"
+create t4 backup "" "" "" 0 1 "" 600 >/dev/null
+claim backup w1 tok4 30000 >/dev/null
+refused "ack without a cancel request" "2|starting" ack t4 tok4
+cancel t4 backup "" >/dev/null
+refused "ack with a stale token" "3|cancelling" ack t4 tok3
+expect "ack → cancelled" "0|cancelled|4" "$(ack t4 tok4)"
+create t5 backup "" "" "" 0 1 "" 600 >/dev/null
+claim backup w1 tok5 30000 >/dev/null
+heartbeat t5 tok5 30000 95 "" "" 0 >/dev/null
+expect "force cancel in commit phase" "0|cancelled|4" "$(cancel t5 backup 1)"
+refused "worker of a force-cancelled task is fenced" "3|cancelled" heartbeat t5 tok5 30000 99 "" "" ""
+
+echo "== fail, retry with backoff, dismiss, delete"
+AT=$NOW
+create t6 restore bdb:2 "" i6 0 2 "" 600 >/dev/null
+claim restore w1 tok6 30000 >/dev/null
+expect "fail with attempts left → queued" "0|queued|3|$(T 1000)" "$(fail t6 tok6 bdb_busy "")"
+expect "retry waits in the delayed set" "$(T 1000)" "$(R ZSCORE "${S}delayed" t6)"
+refused "old token fenced after re-queue" "3|queued" heartbeat t6 tok6 30000 10 "" "" ""
+refused "claim before the backoff ran out" "8|$(T 1000)" claim restore w2 tok6b 30000
+AT=$(T 1000)
+expect_match "claim after backoff: attempt 2" "^0\|t6\|restore\|.*\|2\|2\|tok6b\|" "$(claim restore w2 tok6b 30000)"
+expect "fail on the last attempt → failed" "0|failed|5|" "$(fail t6 tok6b bdb_busy "")"
+expect "error stored" "bdb_busy|it broke" "$(R HMGET "${S}task:t6" errorCode errorMessage | paste -sd'|')"
+expect "dismiss failed t6" "0|dismissed|6" "$(dismiss t6)"
+refused "dismiss twice" "2|dismissed" dismiss t6
+expect "delete t6" "0" "$(delete t6)"
+expect "t6 keys gone" "0" "$(R EXISTS "${S}task:t6" "${S}task:t6:events")"
+expect "t6 index entries gone" "|||" "$(R ZSCORE "${S}index:updated" t6)|$(R ZRANGEBYLEX "${S}index:object" "[bdb:2
+" "[bdb:2
+$(printf '\xff')")|$(R HGET "${S}idempotency" i6)|"
+expect_match "deleted event on the shard stream" "kind deleted" "$(R XREVRANGE "${S}events" + - COUNT 1 | paste -sd' ')"
+create t7 restore "" "" "" 0 3 "" 600 >/dev/null
+claim restore w1 tok7 30000 >/dev/null
+expect "non-retryable failure ends failed" "0|failed|3|" "$(fail t7 tok7 bad_input 0)"
+create t8 restore "" "" "" 0 3 "" 600 >/dev/null
+claim restore w1 tok8 30000 >/dev/null
+cancel t8 restore "" >/dev/null
+expect "fail while cancelling: no retry" "0|failed|4|" "$(fail t8 tok8 oops "")"
+create t8b restore "" "" "" 0 1 "" 600 >/dev/null
+refused "delete a queued task" "2|queued" delete t8b
+cancel t8b restore "" >/dev/null
+
+echo "== lease expiry"
+AT=$NOW
+create t9 sync "" "" "" 0 2 "" 600 >/dev/null
+claim sync w1 tok9 1000 >/dev/null
+AT=$(T 500)
+refused "lease not yet due" "0|0|0|0|0|$(T 1000)" reap ""
+AT=$(T 1500)
+expect "overdue → impacted" "0|1|0|0|0|$(T 2000)" "$(reap "")"
+expect "impacted event" "kind status status impacted version 3 progress 0 reason lease-overdue" "$(last_event t9)"
+expect "token still valid: heartbeat → running" "0|running|4|0|$(T 2500)" "$(heartbeat t9 tok9 1000 10 "" "" "")"
+AT=$(T 2600)
+expect "overdue again → impacted" "0|1|0|0|0|$(T 3500)" "$(reap "")"
+AT=$(T 3500)
+expect "grace over → re-queued" "0|0|1|0|0|" "$(reap "")"
+expect "worker_lost recorded" "queued|worker_lost|$(T 4500)" "$(R HMGET "${S}task:t9" status errorCode runAt | paste -sd'|')"
+refused "lost worker is fenced" "3|queued" complete t9 tok9 ""
+AT=$(T 4500)
+claim sync w2 tok9b 1000 >/dev/null
+AT=$(T 6500)
+expect "last attempt lost → failed worker_lost" "0|0|0|1|0|" "$(reap "")"
+expect "failed with worker_lost" "failed|worker_lost" "$(R HMGET "${S}task:t9" status errorCode | paste -sd'|')"
+AT=$NOW
+create t10 sync "" "" "" 0 3 "" 600 >/dev/null
+claim sync w1 tok10 1000 >/dev/null
+cancel t10 sync "" >/dev/null
+AT=$(T 2000)
+expect "cancelling task whose lease is lost ends cancelled" "0|0|0|0|1|" "$(reap "")"
+expect "t10 cancelled, never retried" "cancelled|" "$(field t10 status)|$(R ZSCORE "${S}delayed" t10)"
+
+echo "== delayed start and priority"
+AT=$NOW
+create t11 report "" "" "" 0 1 "$(T 5000)" 600 >/dev/null
+expect "delayed task waits" "$(T 5000)" "$(R ZSCORE "${S}delayed" t11)"
+refused "claim says when the next one is due" "8|$(T 5000)" claim report w1 tok11 30000
+AT=$(T 5000)
+expect "promote due task" "0|1|" "$(promote)"
+create t12 report "" "" "" 7 1 "" 600 >/dev/null
+create t13 report "" "" "" 7 1 "" 600 >/dev/null
+expect_match "higher priority first" "^0\|t12\|" "$(claim report w1 tok12 30000)"
+expect_match "then FIFO within a priority" "^0\|t13\|" "$(claim report w1 tok13 30000)"
+expect_match "then the promoted default-priority task" "^0\|t11\|" "$(claim report w1 tok11 30000)"
+AT=$NOW
+create t14 report "" "" "" 0 1 "$(T 7000)" 600 >/dev/null
+AT=$(T 7000)
+expect_match "claim promotes due tasks itself" "^0\|t14\|" "$(claim report w1 tok14 30000)"
+
+echo "== result TTL, X-Result-TTL and retention"
+AT=$NOW
+expect "extend-ttl on an unfinished task stores resultTtl" "0|" "$(extend_ttl t12 5)"
+expect "resultTtl stored" "5" "$(field t12 resultTtl)"
+expect "extend-ttl on finished t1" "0|$(T 1000000)" "$(extend_ttl t1 1000)"
+expect_match "t1 TTL follows" "^(99[0-9]|1000)$" "$(R TTL "${S}task:t1")"
+expect "idempotency expiry follows" "t1 $(T 1000000)" "$(R HGET "${S}idempotency" i1)"
+expect "retention removes nothing yet (t7 failed at T+1 s expires first)" "0|0|$(T 601000)" "$(retention)"
+# finish t20 with a 1 s result TTL in real time, wait, then clean
+AT=$(date +%s%3N)
+create t20 backup bdb:9 "" i20 0 1 "" 1 >/dev/null
+claim backup w1 tok20 30000 >/dev/null
+complete t20 tok20 "" >/dev/null
+sleep 1.2
+expect "all keys of the expired task are gone" "0" "$(R EXISTS "${S}task:t20" "${S}task:t20:events")"
+AT=$(date +%s%3N)
+expect_match "retention cleans its entries" "^0\|[1-9][0-9]*\|" "$(retention)"
+expect "indexes clean" "|||" "$(R ZSCORE "${S}index:updated" t20)|$(R ZRANGEBYLEX "${S}index:object" "[bdb:9
+" "[bdb:9
+$(printf '\xff')")|$(R HGET "${S}idempotency" i20)|"
+AT=$(date +%s%3N)
+expect "expired Idempotency-Key no longer replays" "0|t21|0" "$(create t21 backup "" "" i20 0 1 "" 600)"
+
+echo "== every key carries the shard's hash tag"
+expect "keys outside {taskd:0}" "" "$(R --scan --pattern '*' | grep -v '^taskd:{taskd:0}:' || true)"
+
+echo
+echo "$CHECKS checks, $FAILURES failed"
+[[ $FAILURES -eq 0 ]]
