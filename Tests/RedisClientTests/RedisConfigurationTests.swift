@@ -1,4 +1,5 @@
 import RedisClient
+import TestSupport
 import Testing
 
 @Suite struct RedisConfigurationTests {

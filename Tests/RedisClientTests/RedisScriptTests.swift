@@ -1,6 +1,7 @@
 import Foundation
 import RESP
 import RedisClient
+import TestSupport
 import Testing
 
 @Suite struct RedisScriptTests {

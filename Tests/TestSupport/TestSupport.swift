@@ -5,8 +5,8 @@ import RedisClient
 import Testing
 
 /// What `./dev test` provides: a running redis-server and test certificates.
-enum TestEnvironment {
-    static var redisURL: String {
+public enum TestEnvironment {
+    public static var redisURL: String {
         guard let url = ProcessInfo.processInfo.environment["TASKD_TEST_REDIS_URL"] else {
             Issue.record("TASKD_TEST_REDIS_URL is not set: run the tests with ./dev test, which starts Redis")
             return "redis://127.0.0.1:6379"
@@ -14,27 +14,27 @@ enum TestEnvironment {
         return url
     }
 
-    static var tlsDirectory: String? { ProcessInfo.processInfo.environment["TASKD_TEST_TLS_DIR"] }
+    public static var tlsDirectory: String? { ProcessInfo.processInfo.environment["TASKD_TEST_TLS_DIR"] }
 
-    static var stateDirectory: String {
+    public static var stateDirectory: String {
         ProcessInfo.processInfo.environment["TASKD_TEST_STATE_DIR"] ?? NSTemporaryDirectory()
     }
 
-    static let logger: Logger = {
+    public static let logger: Logger = {
         var logger = Logger(label: "test")
         logger.logLevel = .error
         return logger
     }()
 
     /// A key prefix no other test uses, so tests share one server without FLUSHALL.
-    static func uniquePrefix(_ name: String = #function) -> String {
+    public static func uniquePrefix(_ name: String = #function) -> String {
         "test:\(name.prefix(while: { $0 != "(" })):\(UUID().uuidString.prefix(8))"
     }
 }
 
 /// Runs a client for the duration of `body`.
 @discardableResult
-func withClient<T: Sendable>(
+public func withClient<T: Sendable>(
     url: String = TestEnvironment.redisURL,
     configure: (inout RedisConfiguration) -> Void = { _ in },
     _ body: (RedisClient) async throws -> T
@@ -46,13 +46,13 @@ func withClient<T: Sendable>(
 }
 
 /// A redis-server of a test's own, for tests that stop it, kill its clients or need TLS.
-final class RedisServerProcess: @unchecked Sendable {
-    let port: Int
+public final class RedisServerProcess: @unchecked Sendable {
+    public let port: Int
     private let process: Process
     private let directory: String
 
     /// Starts a server on `port` (a free one when nil) with extra command-line arguments.
-    init(port: Int? = nil, arguments: [String] = [], waitUntilReady: Bool = true) throws {
+    public init(port: Int? = nil, arguments: [String] = [], waitUntilReady: Bool = true) throws {
         self.port = try port ?? Self.freePort()
         directory = TestEnvironment.stateDirectory + "/redis-test-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -65,11 +65,11 @@ final class RedisServerProcess: @unchecked Sendable {
         if waitUntilReady { try waitForPort() }
     }
 
-    var url: String { "redis://127.0.0.1:\(port)" }
+    public var url: String { "redis://127.0.0.1:\(port)" }
 
     /// Stops the server at once. SIGKILL, because a child of the test process inherits its blocked
     /// signal mask, SIGTERM included; and no `waitUntilExit`, which spins a thread of the test pool.
-    func stop() async {
+    public func stop() async {
         guard process.isRunning else { return }
         kill(process.processIdentifier, SIGKILL)
         while process.isRunning {
@@ -90,7 +90,7 @@ final class RedisServerProcess: @unchecked Sendable {
         throw RedisClientError(.unavailable, "test redis-server on port \(port) did not start")
     }
 
-    static func canConnect(port: Int) -> Bool {
+    public static func canConnect(port: Int) -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return false }
         defer { close(fd) }
@@ -103,7 +103,7 @@ final class RedisServerProcess: @unchecked Sendable {
         }
     }
 
-    static func freePort() throws -> Int {
+    public static func freePort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var address = sockaddr_in()
@@ -122,7 +122,7 @@ final class RedisServerProcess: @unchecked Sendable {
 }
 
 /// Polls `condition` until it holds or `timeout` passes.
-func eventually(timeout: Duration = .seconds(10), _ condition: () async throws -> Bool) async throws -> Bool {
+public func eventually(timeout: Duration = .seconds(10), _ condition: () async throws -> Bool) async throws -> Bool {
     let deadline = ContinuousClock.now + timeout
     while ContinuousClock.now < deadline {
         if (try? await condition()) == true { return true }

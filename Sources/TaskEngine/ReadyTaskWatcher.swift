@@ -1,0 +1,78 @@
+import Logging
+import RESP
+import RedisClient
+import ServiceLifecycle
+
+/// Wakes blocked claims when a task becomes ready, so a waiting worker claims it at once without
+/// polling Redis: one blocking `XREAD` of the shard event streams per replica, however many workers
+/// wait. It reads on from the last entry it saw, so nothing queued while it reconnects is missed.
+struct ReadyTaskWatcher: Service {
+    let store: TaskStore
+
+    /// Longest single `XREAD BLOCK`; well under the command timeout.
+    static let blockMilliseconds = 1000
+
+    func run() async {
+        await store.readyTasks.watch {
+            await cancelWhenGracefulShutdown {
+                var failing = false
+                while !Task.isCancelled {
+                    do {
+                        try await store.redis.withDedicatedConnection(forSlot: nil) { connection in
+                            try await watch(on: connection)
+                        }
+                    } catch {
+                        if !failing && !Task.isCancelled {
+                            store.logger.warning("ready-task watcher lost Redis; retrying", metadata: ["error": "\(error)"])
+                        }
+                        failing = true
+                        // Claims cannot trust the bell meanwhile: let them look for themselves.
+                        store.readyTasks.ring()
+                        try? await Task.sleep(for: .seconds(1))
+                    }
+                }
+            }
+        }
+    }
+
+    private func watch(on connection: RedisConnection) async throws {
+        let streams = store.keyspace.shards.map(\.events)
+        // Start after each stream's newest entry: whatever is queued later wakes the claims.
+        var lastIds = try await connection.pipeline(streams.map { RedisCommand("XREVRANGE", [.string($0), "+", "-", "COUNT", "1"], keys: [$0]) })
+            .map { reply in (try reply.throwingServerError().array?.first?.array?.first?.string) ?? "0-0" }
+        // Anything queued before this point was missed while not watching: a claim may be waiting for it.
+        store.readyTasks.ring()
+        while !Task.isCancelled {
+            let arguments: [RESPArgument] = ["COUNT", "1000", "BLOCK", .integer(Self.blockMilliseconds), "STREAMS"]
+                + streams.map { .string($0) } + lastIds.map { .string($0) }
+            let reply = try await connection.send(RedisCommand("XREAD", arguments), timeout: .milliseconds(Int64(Self.blockMilliseconds) + 5000))
+            guard let perStream = reply.array else { continue }  // nil: the block timed out
+            var ready = false
+            for stream in perStream {
+                guard let pair = stream.array, pair.count == 2, let name = pair[0].string,
+                      let index = streams.firstIndex(of: name), let entries = pair[1].array
+                else { continue }
+                for entry in entries {
+                    guard let fields = entry.array, fields.count == 2, let id = fields[0].string else { continue }
+                    lastIds[index] = id
+                    if !ready, Self.makesReady(fields[1].array ?? []) { ready = true }
+                }
+            }
+            if ready { store.readyTasks.ring() }
+        }
+    }
+
+    /// A `created` event, or any event that leaves a task `queued` (a retry or a lost lease).
+    static func makesReady(_ fields: [RESPValue]) -> Bool {
+        var index = 0
+        while index + 1 < fields.count {
+            switch fields[index].string {
+            case "kind" where fields[index + 1].string == "created": return true
+            case "status" where fields[index + 1].string == "queued": return true
+            default: break
+            }
+            index += 2
+        }
+        return false
+    }
+}

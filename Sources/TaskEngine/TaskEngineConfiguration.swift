@@ -1,0 +1,71 @@
+/// The engine's settings; DESIGN.md §9 names the ones operators set (`TASKD_PREFIX`, `TASKD_SHARDS`,
+/// `TASKD_RESULT_TTL`, `TASKD_LEASE_SECONDS`).
+public struct TaskEngineConfiguration: Sendable {
+    public static let defaultResultTtl = 500
+
+    public var keyspace: TaskKeyspace
+    /// Seconds a finished task is kept, unless the task says otherwise.
+    public var resultTtl: Int
+    /// A worker's lease when the claim does not name one.
+    public var leaseDuration: Duration
+    /// How long an overdue lease stays `impacted` before the task is taken away; nil = one lease.
+    public var leaseGrace: Duration?
+    /// `MAXLEN ~` of a task's event stream and of a shard's event stream.
+    public var taskEventsMaxLen: Int
+    public var shardEventsMaxLen: Int
+    /// Retry backoff: the first delay, doubling per attempt up to the cap.
+    public var retryBackoffBase: Duration
+    public var retryBackoffMax: Duration
+    /// How often the background services look for work when none is due sooner.
+    public var leaseReaperInterval: Duration
+    public var delayedPromoterInterval: Duration
+    public var retentionInterval: Duration
+
+    public init(
+        keyspace: TaskKeyspace,
+        resultTtl: Int = TaskEngineConfiguration.defaultResultTtl,
+        leaseDuration: Duration = .seconds(30),
+        leaseGrace: Duration? = nil,
+        taskEventsMaxLen: Int = 1000,
+        shardEventsMaxLen: Int = 10000,
+        retryBackoffBase: Duration = .seconds(1),
+        retryBackoffMax: Duration = .seconds(300),
+        leaseReaperInterval: Duration = .seconds(1),
+        delayedPromoterInterval: Duration = .seconds(1),
+        retentionInterval: Duration = .seconds(5)
+    ) {
+        self.keyspace = keyspace
+        self.resultTtl = resultTtl
+        self.leaseDuration = leaseDuration
+        self.leaseGrace = leaseGrace
+        self.taskEventsMaxLen = taskEventsMaxLen
+        self.shardEventsMaxLen = shardEventsMaxLen
+        self.retryBackoffBase = retryBackoffBase
+        self.retryBackoffMax = retryBackoffMax
+        self.leaseReaperInterval = leaseReaperInterval
+        self.delayedPromoterInterval = delayedPromoterInterval
+        self.retentionInterval = retentionInterval
+    }
+
+    /// Checks the values an operator can get wrong.
+    public func validated() throws -> TaskEngineConfiguration {
+        guard TaskLimits.resultTtl.contains(resultTtl) else {
+            throw TaskEngineError(.invalidConfiguration, "the result TTL must be \(TaskLimits.resultTtl.lowerBound)–\(TaskLimits.resultTtl.upperBound) s, got \(resultTtl)")
+        }
+        guard TaskLimits.lease.contains(leaseDuration.milliseconds) else {
+            throw TaskEngineError(.invalidConfiguration, "the lease must be 1 s – 1 day, got \(leaseDuration)")
+        }
+        guard taskEventsMaxLen >= 10, shardEventsMaxLen >= 100 else {
+            throw TaskEngineError(.invalidConfiguration, "event streams must keep at least 10 (task) and 100 (shard) entries")
+        }
+        return self
+    }
+}
+
+extension Duration {
+    /// Whole milliseconds, rounded down.
+    var milliseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+    }
+}

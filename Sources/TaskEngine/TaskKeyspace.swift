@@ -1,0 +1,63 @@
+/// The key names of Lua/README.md's key schema; the only place in taskd that spells them.
+///
+/// The keyspace is split into shards. Every key of shard `s` starts with `<prefix>:{<prefix>:<s>}:`,
+/// so all of one shard's keys hash to one Redis Cluster slot and every script runs on one node.
+public struct TaskKeyspace: Sendable, Hashable {
+    public let prefix: String
+    public let shardCount: Int
+
+    public init(prefix: String = "taskd", shardCount: Int = 1) throws {
+        guard !prefix.isEmpty, prefix.utf8.count <= 64,
+              prefix.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7F && $0 != "{" && $0 != "}" })
+        else {
+            throw TaskEngineError(.invalidConfiguration, "the key prefix must be 1–64 printable ASCII characters without spaces or braces, got \"\(prefix)\"")
+        }
+        guard (1...TaskID.maximumShards).contains(shardCount) else {
+            throw TaskEngineError(.invalidConfiguration, "the shard count must be 1–\(TaskID.maximumShards), got \(shardCount)")
+        }
+        self.prefix = prefix
+        self.shardCount = shardCount
+    }
+
+    public var shards: [ShardKeys] { (0..<shardCount).map(shard) }
+
+    public func shard(_ number: Int) -> ShardKeys { ShardKeys(prefix: prefix, number: number) }
+
+    /// The shard of a task, from its id alone; nil when the id is not a taskd id.
+    public func shard(ofTask id: String) -> ShardKeys? { TaskID.shard(of: id).map(shard) }
+
+    /// The shard a uniqueKey or Idempotency-Key lives in: a second create with the same key must
+    /// land in the same shard to find it. FNV-1a, so every replica (and any language) agrees.
+    public func shard(forKey key: String) -> ShardKeys {
+        var hash: UInt32 = 2_166_136_261
+        for byte in key.utf8 {
+            hash = (hash ^ UInt32(byte)) &* 16_777_619
+        }
+        return shard(Int(hash % UInt32(shardCount)))
+    }
+}
+
+/// The keys of one shard.
+public struct ShardKeys: Sendable, Hashable {
+    public let number: Int
+    /// `<prefix>:{<prefix>:<number>}:`: scripts that find task ids inside Redis get it as ARGV[2].
+    public let base: String
+
+    init(prefix: String, number: Int) {
+        self.number = number
+        self.base = "\(prefix):{\(prefix):\(number)}:"
+    }
+
+    public func task(_ id: String) -> String { base + "task:" + id }
+    public func taskEvents(_ id: String) -> String { base + "task:" + id + ":events" }
+    public func queue(_ commandType: String) -> String { base + "queue:" + commandType }
+    public var delayed: String { base + "delayed" }
+    public var leases: String { base + "leases" }
+    public var updatedIndex: String { base + "index:updated" }
+    public var activeIndex: String { base + "index:active" }
+    public var finishedIndex: String { base + "index:finished" }
+    public var objectIndex: String { base + "index:object" }
+    public var unique: String { base + "unique" }
+    public var idempotency: String { base + "idempotency" }
+    public var events: String { base + "events" }
+}

@@ -1,0 +1,58 @@
+import RESP
+
+/// The outcome of ``TaskStore/create(_:)``.
+public struct CreatedTask: Sendable, Hashable {
+    /// The new task, or with `replayed` the first task created with the same Idempotency-Key.
+    public var id: String
+    /// True when an earlier create with the same Idempotency-Key is answered again; nothing was written.
+    public var replayed: Bool
+    /// The task as it was stored: known without a read for a new task (nil when replayed).
+    public var task: TaskRecord?
+}
+
+extension TaskStore {
+    /// Creates a task (→ `queued`, or delayed until `runAt`). One round trip.
+    public func create(_ new: NewTask) async throws -> CreatedTask {
+        try new.validate()
+        let now = clock.now()
+        let shard = new.uniqueKey.map(keyspace.shard(forKey:))
+            ?? new.idempotencyKey.map(keyspace.shard(forKey:))
+            ?? keyspace.shard(Int.random(in: 0..<keyspace.shardCount))
+        let id = TaskID.make(shard: shard.number, milliseconds: now)
+        let resultTtl = new.resultTtl ?? configuration.resultTtl
+        var arguments: [RESPArgument] = [
+            .string(String(now)), .string(id), .string(new.commandType), .string(new.kind.rawValue),
+            .string(new.description ?? ""), .string(new.params ?? ""), .string(new.objectName ?? ""),
+            .string(new.nodeUid ?? ""), .integer(new.priority), .integer(new.maxAttempts),
+            .string(new.runAt.map { String($0) } ?? ""), .integer(resultTtl), .string(new.uniqueKey ?? ""),
+            .string(new.idempotencyKey ?? ""), taskEventsMaxLen, shardEventsMaxLen,
+        ]
+        arguments.append(contentsOf: new.ops.map { .string($0) })
+        let keys = [
+            shard.task(id), shard.taskEvents(id), shard.queue(new.commandType), shard.delayed, shard.updatedIndex,
+            shard.activeIndex, shard.objectIndex, shard.unique, shard.idempotency, shard.events,
+        ]
+        let reply = try await run(scripts.create, keys: keys, arguments, taskId: id)
+        let storedId = reply.string(1)
+        if reply.int(2) == 1 {
+            return CreatedTask(id: storedId, replayed: true, task: nil)
+        }
+        readyTasks.ring()
+        return CreatedTask(id: id, replayed: false, task: TaskRecord(created: new, id: id, now: now, resultTtl: resultTtl))
+    }
+}
+
+extension TaskRecord {
+    /// The task exactly as create-10 writes it.
+    init(created new: NewTask, id: String, now: Int64, resultTtl: Int) {
+        self.init(
+            id: id, commandType: new.commandType, kind: new.kind, status: .queued, description: new.description,
+            params: new.params, objectName: new.objectName, nodeUid: new.nodeUid, progress: 0, state: nil,
+            statusDescription: nil, ops: new.ops.map { TaskOp(id: $0, json: "{}") }, cancellable: true,
+            cancelRequested: false, attempt: 0, maxAttempts: new.maxAttempts, priority: new.priority,
+            runAt: new.runAt.flatMap { $0 > now ? $0 : nil }, createdAt: now, updatedAt: now, startedAt: nil,
+            endedAt: nil, expiresAt: nil, workerId: nil, leaseExpiresAt: nil, response: nil, errorCode: nil,
+            errorMessage: nil, resultTtl: resultTtl, uniqueKey: new.uniqueKey, idempotencyKey: new.idempotencyKey,
+            version: 1)
+    }
+}

@@ -1,0 +1,66 @@
+import Logging
+import RESP
+import RedisClient
+import ServiceLifecycle
+
+/// The task lifecycle over Redis: one method per transition, each one `EVALSHA` of its script
+/// (Lua/README.md), plus reads. Safe to use from any number of replicas and tasks at once.
+///
+/// Its background services (``services``) must run somewhere for leases to expire, delayed tasks
+/// to start and indexes to be cleaned; running them in every replica is safe.
+public final class TaskStore: Sendable {
+    public let configuration: TaskEngineConfiguration
+    public let redis: RedisClient
+    public let scripts: TaskScripts
+    let clock: any TaskClock
+    let logger: Logger
+    /// Rung whenever a task may have become ready to claim; see ``ReadyTaskWatcher``.
+    let readyTasks = Doorbell()
+
+    public init(
+        redis: RedisClient,
+        configuration: TaskEngineConfiguration,
+        scripts: TaskScripts? = nil,
+        clock: any TaskClock = SystemClock(),
+        logger: Logger = Logger(label: "taskd.engine")
+    ) throws {
+        self.configuration = try configuration.validated()
+        self.redis = redis
+        self.scripts = try scripts ?? TaskScripts()
+        self.clock = clock
+        self.logger = logger
+    }
+
+    public var keyspace: TaskKeyspace { configuration.keyspace }
+
+    /// Loads every script into Redis ahead of the first call (a `NOSCRIPT` later reloads by itself).
+    public func loadScripts() async throws {
+        try await redis.loadScripts(scripts.all)
+    }
+
+    /// The background services: lease reaper, delayed promoter, retention janitor, and the watcher
+    /// that wakes blocked claims. Run them in a `ServiceGroup` beside the Redis client.
+    public var services: [any Service] {
+        [ReadyTaskWatcher(store: self), LeaseReaper(store: self), DelayedPromoter(store: self), RetentionJanitor(store: self)]
+    }
+
+    // MARK: - Shared by the transitions
+
+    var taskEventsMaxLen: RESPArgument { .integer(configuration.taskEventsMaxLen) }
+    var shardEventsMaxLen: RESPArgument { .integer(configuration.shardEventsMaxLen) }
+
+    /// The shard of an existing task; an id taskd could not have made is "not found" without a Redis call.
+    func shard(ofTask id: String) throws -> ShardKeys {
+        guard let shard = keyspace.shard(ofTask: id) else {
+            throw TaskEngineError(.notFound, "task \(id) does not exist (not a task id)", taskId: id)
+        }
+        return shard
+    }
+
+    func run(
+        _ script: RedisScript, keys: [String], _ arguments: [RESPArgument], taskId: String?, accepting: Set<Int> = []
+    ) async throws -> ScriptReply {
+        let reply = try await redis.evalScript(script, keys: keys, arguments: arguments)
+        return try ScriptReply(reply, script: script.name, taskId: taskId, accepting: accepting)
+    }
+}
