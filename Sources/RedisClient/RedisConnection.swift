@@ -82,9 +82,19 @@ public final class RedisConnection: RedisCommandExecutor, Sendable {
         } catch {
             throw RedisClientError(.unavailable, "cannot connect to Redis at \(endpoint)", underlying: error)
         }
-        let handler = try await channel.eventLoop.submit {
-            NIOLoopBound(try channel.pipeline.syncOperations.handler(type: RedisChannelHandler.self), eventLoop: channel.eventLoop)
-        }.get()
+        let handler: NIOLoopBound<RedisChannelHandler>
+        do {
+            handler = try await channel.eventLoop.submit {
+                NIOLoopBound(try channel.pipeline.syncOperations.handler(type: RedisChannelHandler.self), eventLoop: channel.eventLoop)
+            }.get()
+        } catch {
+            // The handlers are gone: the channel closed right after connecting, as a failed TLS handshake does.
+            channel.close(promise: nil)
+            if tlsContext != nil {
+                throw RedisClientError(.tlsFailure, "TLS handshake with Redis at \(endpoint) failed: the connection closed during it", underlying: error)
+            }
+            throw RedisClientError(.connectionClosed, "Redis at \(endpoint) closed the connection while it was being set up", underlying: error)
+        }
         let connection = RedisConnection(channel: channel, handler: handler, endpoint: endpoint, commandTimeout: timeout)
         do {
             try await connection.handshake(configuration)

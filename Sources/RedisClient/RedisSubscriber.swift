@@ -47,6 +47,8 @@ public final class RedisSubscriber: Service, Sendable {
         var channel: (any Channel)?
         /// Channels/patterns Redis has confirmed on the current connection.
         var confirmed: Set<String> = []
+        /// Channels/patterns unsubscribed whose confirmation has not arrived yet.
+        var leaving: Set<String> = []
         var isShutdown = false
     }
 
@@ -94,7 +96,7 @@ public final class RedisSubscriber: Service, Sendable {
                 } onCancel: {
                     connection.close()
                 }
-                state.withLock { $0.channel = nil; $0.confirmed = [] }
+                state.withLock { $0.channel = nil; $0.confirmed = []; $0.leaving = [] }
                 if !Task.isCancelled {
                     logger.warning("redis pub/sub connection lost", metadata: ["redis.endpoint": "\(endpoint)"])
                 }
@@ -143,9 +145,10 @@ public final class RedisSubscriber: Service, Sendable {
 
     /// Subscribes to `channels` and `patterns` for the duration of `body`, which reads the events.
     ///
-    /// Returns once Redis has confirmed the subscriptions, so a message published after `body`
-    /// starts is delivered. Fails with `unavailable` when Redis cannot be reached within the
-    /// connect timeout.
+    /// `body` starts once Redis has confirmed the subscriptions, so a message published after that
+    /// is delivered; the call returns once Redis has confirmed the unsubscribe, so nothing is sent to
+    /// this client for them afterwards. Fails with `unavailable` when Redis cannot be reached within
+    /// the connect timeout.
     public func subscribe<T: Sendable>(
         channels: [String] = [],
         patterns: [String] = [],
@@ -162,29 +165,44 @@ public final class RedisSubscriber: Service, Sendable {
             state.subscriptions[id] = Subscription(channels: Set(channels), patterns: Set(patterns), continuation: continuation)
             return (id, newChannels, newPatterns, state.channel)
         }
-        defer { unsubscribe(id) }
         if let channel {
             write(["SUBSCRIBE"], newChannels, on: channel)
             write(["PSUBSCRIBE"], newPatterns, on: channel)
         }
-        try await awaitConfirmation(Set(channels.map { "c:" + $0 } + patterns.map { "p:" + $0 }))
-        return try await body(stream)
+        let result: T
+        do {
+            try await awaitConfirmation(Set(channels.map { "c:" + $0 } + patterns.map { "p:" + $0 }))
+            result = try await body(stream)
+        } catch {
+            await unsubscribe(id)
+            throw error
+        }
+        await unsubscribe(id)
+        return result
     }
 
+    /// Waits until Redis has confirmed every subscription in `keys`.
     private func awaitConfirmation(_ keys: Set<String>) async throws {
-        let deadline = ContinuousClock.now + .nanoseconds(configuration.connectTimeout.nanoseconds + configuration.commandTimeout.nanoseconds)
-        // Confirmations arrive on the event loop; polling here is bounded and happens once per subscribe.
-        while true {
-            let missing = state.withLock { !keys.isSubset(of: $0.confirmed) }
-            guard missing else { return }
-            guard ContinuousClock.now < deadline else {
-                throw RedisClientError(.unavailable, "Redis at \(endpoint) did not confirm the subscription in time")
-            }
-            try await Task.sleep(for: .milliseconds(2))
+        let confirmed = await poll { state in keys.isSubset(of: state.confirmed) }
+        guard confirmed else {
+            throw RedisClientError(.unavailable, "Redis at \(endpoint) did not confirm the subscription in time")
         }
     }
 
-    private func unsubscribe(_ id: Int) {
+    /// Polls `done` until it holds or a connect plus a command timeout have passed. Confirmations
+    /// arrive on the event loop; this runs once per subscribe and once per unsubscribe.
+    private func poll(_ done: (State) -> Bool) async -> Bool {
+        let deadline = ContinuousClock.now + .nanoseconds(configuration.connectTimeout.nanoseconds + configuration.commandTimeout.nanoseconds)
+        while !state.withLock({ done($0) }) {
+            guard ContinuousClock.now < deadline, (try? await Task.sleep(for: .milliseconds(2))) != nil else { return false }
+        }
+        return true
+    }
+
+    /// Ends subscription `id`, unsubscribing from what no other subscription wants, and waits (bounded)
+    /// until Redis confirms. Without a connection there is nothing to wait for: a reconnect only
+    /// subscribes to what is still wanted.
+    private func unsubscribe(_ id: Int) async {
         let (channel, goneChannels, gonePatterns, continuation) = state.withLock { state in
             guard let removed = state.subscriptions.removeValue(forKey: id) else {
                 return ((any Channel)?.none, Set<String>(), Set<String>(), AsyncStream<RedisSubscriptionEvent>.Continuation?.none)
@@ -194,13 +212,17 @@ public final class RedisSubscriber: Service, Sendable {
             let gonePatterns = removed.patterns.subtracting(remaining.flatMap(\.patterns))
             for c in goneChannels { state.confirmed.remove("c:" + c) }
             for p in gonePatterns { state.confirmed.remove("p:" + p) }
+            if state.channel != nil {
+                state.leaving.formUnion(goneChannels.map { "c:" + $0 } + gonePatterns.map { "p:" + $0 })
+            }
             return (state.channel, goneChannels, gonePatterns, removed.continuation)
         }
         continuation?.finish()
-        if let channel {
-            write(["UNSUBSCRIBE"], goneChannels, on: channel)
-            write(["PUNSUBSCRIBE"], gonePatterns, on: channel)
-        }
+        guard let channel else { return }
+        write(["UNSUBSCRIBE"], goneChannels, on: channel)
+        write(["PUNSUBSCRIBE"], gonePatterns, on: channel)
+        let leaving = Set(goneChannels.map { "c:" + $0 } + gonePatterns.map { "p:" + $0 })
+        _ = await poll { state in state.leaving.isDisjoint(with: leaving) || state.channel == nil }
     }
 
     /// Called on the event loop for every push.
@@ -223,6 +245,10 @@ public final class RedisSubscriber: Service, Sendable {
                 }
                 if wanted { state.confirmed.insert(key) }
             }
+        case "unsubscribe", "punsubscribe":
+            guard push.count >= 2, let name = push[1].string else { return }
+            let key = (kind == "unsubscribe" ? "c:" : "p:") + name
+            state.withLock { _ = $0.leaving.remove(key) }
         default:
             break
         }
