@@ -33,6 +33,9 @@ public final class TaskStore: Sendable {
 
     public var keyspace: TaskKeyspace { configuration.keyspace }
 
+    /// The engine's clock (ms since the epoch): pinned in tests.
+    public func now() -> Int64 { clock.now() }
+
     /// Loads every script into Redis ahead of the first call (a `NOSCRIPT` later reloads by itself).
     public func loadScripts() async throws {
         try await redis.loadScripts(scripts.all)

@@ -1,0 +1,53 @@
+import HTTPTypes
+import Hummingbird
+import TaskEngine
+
+/// CRDB tasks (seed 004) at their documented paths.
+struct CRDBTasksController {
+    let services: APIServices
+
+    var endpoints: [Endpoint] {
+        [
+            Endpoint(.get, "/v1/crdb_tasks", .read, .software, list),
+            Endpoint(.get, "/v1/crdb_tasks/{task_id}", .read, .software, get),
+            Endpoint(.post, "/v1/crdb_tasks/{task_id}/actions/cancel", .operate, .software, cancel),
+        ]
+    }
+
+    static let unfinished: Set<TaskStatus> = Set(TaskStatus.allCases.filter { !$0.isFinished })
+
+    /// The tasks not yet finished.
+    @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let verbose = try request.flag("verbose")
+        let tasks = try await services.allTasks(TaskQuery(statuses: Self.unfinished))
+        return try jsonResponse(tasks.map { CRDBTaskRepresentation($0, verbose: verbose) })
+    }
+
+    /// With `X-Result-TTL: <s>` the finished result is kept that long from now.
+    @Sendable func get(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let id = try request.parameter("task_id", context)
+        if let ttl = request.headers[HTTPField.Name("X-Result-TTL")!] {
+            guard let seconds = Int(ttl), TaskLimits.resultTtl.contains(seconds) else {
+                throw APIError.badRequest("invalid_header", "X-Result-TTL must be whole seconds from 1 to \(TaskLimits.resultTtl.upperBound).")
+            }
+            guard TaskID.isValid(id) else { throw APIError.taskNotFound(id) }
+            try await services.store.extendResultTTL(id, seconds: seconds)
+        }
+        return try jsonResponse(CRDBTaskRepresentation(try await services.task(id), verbose: try request.flag("verbose")))
+    }
+
+    struct Cancelled: Encodable {
+        var id: String
+        var status: String
+        var message: String
+    }
+
+    /// 200 accepted; 404 unknown; 406 in the commit phase (unless `force`); 409 already finished or lost a race.
+    @Sendable func cancel(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let id = try request.parameter("task_id", context)
+        guard TaskID.isValid(id) else { throw APIError.taskNotFound(id) }
+        let result = try await services.store.cancel(id, force: try request.flag("force"))
+        let message = result.status == .cancelled ? "The task was cancelled." : "Cancellation requested; the task stops at its next step."
+        return try jsonResponse(Cancelled(id: id, status: result.status.crdb, message: message))
+    }
+}

@@ -1,0 +1,43 @@
+import Hummingbird
+import RESP
+import RedisClient
+import TaskEngine
+
+/// Liveness and readiness, open to all (load balancers and orchestrators call them).
+struct HealthController {
+    let services: APIServices
+
+    var endpoints: [Endpoint] {
+        [
+            Endpoint(.get, "/health/live", .open, .native, live),
+            Endpoint(.get, "/health/ready", .open, .native, ready),
+        ]
+    }
+
+    struct Health: Encodable {
+        var status: String
+        var problems: [String]?
+    }
+
+    @Sendable func live(_ request: Request, context: AppRequestContext) async throws -> Response {
+        try jsonResponse(Health(status: "ok"))
+    }
+
+    /// Ready when Redis answers and knows every lifecycle script.
+    @Sendable func ready(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let scripts = services.store.scripts.all
+        var problems: [String] = []
+        do {
+            let reply = try await services.store.redis.send(RedisCommand("SCRIPT", ["EXISTS"] + scripts.map { .string($0.sha1) }))
+            let missing = zip(scripts, reply.array ?? []).filter { $0.1.int != 1 }.map(\.0.name)
+            if !missing.isEmpty {
+                // Load them now: a Redis restart or SCRIPT FLUSH dropped them.
+                try await services.store.loadScripts()
+                problems.append("Redis had lost \(missing.count) lifecycle scripts; they were loaded again.")
+            }
+        } catch {
+            return try jsonResponse(Health(status: "unavailable", problems: ["Redis is not reachable: \(APIError(error).message)"]), status: .serviceUnavailable)
+        }
+        return try jsonResponse(Health(status: "ok", problems: problems.isEmpty ? nil : problems))
+    }
+}

@@ -1,0 +1,122 @@
+import HTTPTypes
+import Hummingbird
+import TaskEngine
+
+/// taskd's own task routes: Redis Cloud's `GET /v1/tasks[/{taskId}]` (the native representation)
+/// plus create, cancel, dismiss and delete (DESIGN.md §4.1).
+struct NativeTasksController {
+    let services: APIServices
+
+    static let createFields: Set<String> = [
+        "commandType", "description", "params", "objectName", "nodeUid", "kind", "ops", "resultTtl",
+        "maxAttempts", "runAt", "priority", "uniqueKey",
+    ]
+
+    var endpoints: [Endpoint] {
+        [
+            Endpoint(.get, "/v1/tasks", .read, .native, list),
+            Endpoint(.post, "/v1/tasks", .operate, .native, create),
+            Endpoint(.get, "/v1/tasks/{taskId}", .read, .native, get),
+            Endpoint(.delete, "/v1/tasks/{taskId}", .operate, .native, delete),
+            Endpoint(.post, "/v1/tasks/{taskId}/actions/cancel", .operate, .native, cancel),
+            Endpoint(.post, "/v1/tasks/{taskId}/dismiss", .operate, .native, dismiss),
+        ]
+    }
+
+    /// Redis Cloud lists the tasks of the last 10 days, most recent status update first.
+    @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let query = request.uri.queryParameters
+        var taskQuery = TaskQuery(updatedSince: services.store.now() - 10 * 86_400_000)
+        if let limit = query.get("limit") {
+            guard let value = Int(limit), TaskQuery.limitRange.contains(value) else {
+                throw APIError.badRequest("invalid_parameter", "limit must be an integer from 1 to \(TaskQuery.limitRange.upperBound).")
+            }
+            taskQuery.limit = value
+        }
+        taskQuery.cursor = query.get("cursor").map { String($0) }
+        taskQuery.commandType = query.get("commandType").map { String($0) }
+        taskQuery.objectName = query.get("objectName").map { String($0) }
+        if let status = query.get("status") {
+            guard let canonical = TaskStatus(rawValue: String(status)) else {
+                throw APIError.badRequest("invalid_parameter", "status must be one of \(TaskStatus.allCases.map(\.rawValue).joined(separator: ", ")).")
+            }
+            taskQuery.statuses = [canonical]
+        }
+        if let kind = query.get("kind") {
+            guard let value = TaskKind(rawValue: String(kind)) else {
+                throw APIError.badRequest("invalid_parameter", "kind must be task or state-machine.")
+            }
+            taskQuery.kind = value
+        }
+        let page = try await services.store.list(taskQuery)
+        let base = baseURL(of: request)
+        return try jsonResponse(NativeTaskList(tasks: page.tasks.map { NativeTaskRepresentation($0, baseURL: base) }, nextCursor: page.nextCursor))
+    }
+
+    @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let body = try await JSONBody.read(request, context: context, allowed: Self.createFields)
+        var new = NewTask(commandType: try body.string("commandType", required: true, maxLength: 128) ?? "")
+        new.description = try body.string("description")
+        new.params = try body.json("params")
+        new.objectName = try body.string("objectName", maxLength: 256)
+        new.nodeUid = try body.string("nodeUid", maxLength: 256) ?? body.integer("nodeUid").map(String.init)
+        if let kind = try body.string("kind", maxLength: 32) {
+            guard let value = TaskKind(rawValue: kind) else { throw APIError.badRequest("invalid_field", "kind must be task or state-machine.") }
+            new.kind = value
+        }
+        new.ops = try body.strings("ops") ?? []
+        new.resultTtl = try body.integer("resultTtl")
+        new.maxAttempts = try body.integer("maxAttempts") ?? 1
+        if let runAt = try body.string("runAt", maxLength: 64) {
+            guard let milliseconds = Timestamp.milliseconds(iso8601: runAt) else {
+                throw APIError.badRequest("invalid_field", "runAt must be an ISO-8601 time such as 2026-01-01T12:00:00Z.")
+            }
+            new.runAt = milliseconds
+        }
+        new.priority = try body.integer("priority") ?? 0
+        new.uniqueKey = try body.string("uniqueKey", maxLength: 256)
+        new.idempotencyKey = request.headers[HTTPField.Name("Idempotency-Key")!]
+        let created = try await services.store.create(new)
+        let task: TaskRecord
+        if let fresh = created.task { task = fresh } else { task = try await services.task(created.id) }
+        let base = baseURL(of: request)
+        return try jsonResponse(NativeTaskRepresentation(task, baseURL: base), status: created.replayed ? .ok : .accepted,
+                                headers: [.location: "\(base)/v1/tasks/\(task.id)", .eTag: "\"\(task.version)\""])
+    }
+
+    @Sendable func get(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let task = try await services.task(try request.parameter("taskId", context))
+        let etag = "\"\(task.version)\""
+        if let match = request.headers[.ifNoneMatch], match.split(separator: ",").contains(where: { $0.trimmingCharacters(in: .whitespaces) == etag || $0.trimmingCharacters(in: .whitespaces) == "*" }) {
+            return Response(status: .notModified, headers: [.eTag: etag])
+        }
+        return try jsonResponse(NativeTaskRepresentation(task, baseURL: baseURL(of: request)), headers: [.eTag: etag])
+    }
+
+    @Sendable func delete(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let id = try request.parameter("taskId", context)
+        guard TaskID.isValid(id) else { throw APIError.taskNotFound(id) }
+        try await services.store.delete(id)
+        return Response(status: .noContent)
+    }
+
+    @Sendable func cancel(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let id = try request.parameter("taskId", context)
+        guard TaskID.isValid(id) else { throw APIError.taskNotFound(id) }
+        _ = try await services.store.cancel(id, force: try request.flag("force"))
+        let task = try await services.task(id)
+        return try jsonResponse(NativeTaskRepresentation(task, baseURL: baseURL(of: request)), headers: [.eTag: "\"\(task.version)\""])
+    }
+
+    @Sendable func dismiss(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let id = try request.parameter("taskId", context)
+        guard TaskID.isValid(id) else { throw APIError.taskNotFound(id) }
+        try await services.store.dismiss(id)
+        return Response(status: .noContent)
+    }
+}
+
+struct NativeTaskList: Encodable, Sendable {
+    var tasks: [NativeTaskRepresentation]
+    var nextCursor: String?
+}

@@ -1,0 +1,80 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+import TaskEngine
+
+/// Every route of taskd, dialect by dialect.
+func allEndpoints(_ services: APIServices) -> [Endpoint] {
+    HealthController(services: services).endpoints
+        + NativeTasksController(services: services).endpoints
+        + WorkersController(services: services).endpoints
+        + SoftwareActionsController(services: services).endpoints
+        + CRDBTasksController(services: services).endpoints
+        + KAPIActionsController(services: services).endpoints
+        + APIKeysController(services: services).endpoints
+        + [OpenAPIDocument.endpoint]
+}
+
+/// The router: each endpoint behind authentication and its dialect's error rendering.
+public func buildRouter(store: TaskStore, keys: APIKeyStore, logger: Logger) -> Router<AppRequestContext> {
+    let services = APIServices(store: store, keys: keys, authenticator: Authenticator(keys: keys), logger: logger)
+    let endpoints = allEndpoints(services)
+    let router = Router(context: AppRequestContext.self)
+    router.addMiddleware {
+        UnroutedRequestMiddleware(endpoints: endpoints)
+    }
+    for endpoint in endpoints {
+        router.on(RouterPath(endpoint.path), method: endpoint.method) { request, context in
+            do {
+                var context = context
+                context.apiKey = try await services.authenticator.authorize(request.headers, for: endpoint.access)
+                return try await endpoint.handler(request, context)
+            } catch {
+                let answer = APIError(error)
+                if answer.status.code >= 500 {
+                    logger.error("request failed", metadata: [
+                        "http.method": "\(request.method)", "http.path": "\(request.uri.path)", "error": "\(error)",
+                    ])
+                }
+                return answer.response(in: endpoint.dialect)
+            }
+        }
+    }
+    return router
+}
+
+/// Answers what no route took: a known path with another method is 405 with `Allow` (Hummingbird
+/// would say 404); an unknown path is a JSON 404.
+struct UnroutedRequestMiddleware: RouterMiddleware {
+    typealias Context = AppRequestContext
+    let endpoints: [Endpoint]
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as HTTPError where error.status == .notFound {
+            let path = Substring(request.uri.path)
+            let fitting = endpoints.filter { $0.matches(path: path) }
+            guard let first = fitting.first else {
+                return APIError(.notFound, "not_found", "No route \(request.uri.path.prefix(200)); see /openapi.json.").response(in: .native)
+            }
+            let allow = Array(Set(fitting.map(\.method.rawValue))).sorted().joined(separator: ", ")
+            return APIError(.methodNotAllowed, "method_not_allowed", "\(request.method.rawValue) is not allowed here; use \(allow).",
+                            headers: [.allow: allow]).response(in: first.dialect)
+        }
+    }
+}
+
+/// The HTTP application: the router plus the engine's services, shut down gracefully on SIGTERM.
+public func buildApplication(
+    host: String, port: Int, store: TaskStore, keys: APIKeyStore, services: [any Service], logger: Logger
+) -> some ApplicationProtocol {
+    Application(
+        router: buildRouter(store: store, keys: keys, logger: logger),
+        configuration: .init(address: .hostname(host, port: port), serverName: "taskd"),
+        services: services,
+        logger: logger)
+}

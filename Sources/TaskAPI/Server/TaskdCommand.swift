@@ -1,0 +1,139 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+import RedisClient
+import ServiceLifecycle
+import TaskEngine
+
+/// `taskd`: serve the task API. Every option has a flag and a `TASKD_*` variable (DESIGN.md §9).
+public struct TaskdCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "taskd",
+        abstract: "Redis-backed task orchestration service: the REST, worker and watch APIs.")
+
+    private static func env(_ name: String) -> String? {
+        ProcessInfo.processInfo.environment[name].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    @Option(help: "Redis URL: redis://[user:pass@]host:port[/db], rediss://…, or comma-separated cluster seeds (TASKD_REDIS_URL).")
+    var redisURL: String = env("TASKD_REDIS_URL") ?? "redis://127.0.0.1:6379"
+
+    @Option(help: "Address the HTTP API listens on (TASKD_HOST).")
+    var host: String = env("TASKD_HOST") ?? "127.0.0.1"
+
+    @Option(help: "Port the HTTP API listens on (TASKD_PORT).")
+    var port: Int = env("TASKD_PORT").flatMap { Int($0) } ?? 8080
+
+    @Option(name: .customLong("admin-key"), help: "Key of the first admin credential, created or updated at start (TASKD_ADMIN_KEY).")
+    var adminKeyFlag: String?
+
+    @Option(name: .customLong("admin-secret"), help: "Secret of the first admin credential (TASKD_ADMIN_SECRET). Prefer the variable: flags show in ps.")
+    var adminSecretFlag: String?
+
+    var adminKey: String? { adminKeyFlag ?? Self.env("TASKD_ADMIN_KEY") }
+    var adminSecret: String? { adminSecretFlag ?? Self.env("TASKD_ADMIN_SECRET") }
+
+    @Option(help: "Key prefix in Redis (TASKD_PREFIX).")
+    var prefix: String = env("TASKD_PREFIX") ?? "taskd"
+
+    @Option(help: "Number of keyspace shards, i.e. hash tags (TASKD_SHARDS). Grow it freely; never shrink it.")
+    var shards: Int = env("TASKD_SHARDS").flatMap { Int($0) } ?? 1
+
+    @Option(help: "Seconds a finished task is kept (TASKD_RESULT_TTL).")
+    var resultTTL: Int = env("TASKD_RESULT_TTL").flatMap { Int($0) } ?? 500
+
+    @Option(help: "Default worker lease in seconds (TASKD_LEASE_SECONDS).")
+    var leaseSeconds: Int = env("TASKD_LEASE_SECONDS").flatMap { Int($0) } ?? 30
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (TASKD_LOG_LEVEL).")
+    var logLevel: String = env("TASKD_LOG_LEVEL") ?? "info"
+
+    public init() {}
+
+    /// Parses the command line (exiting with usage on bad input) and serves until SIGTERM or SIGINT.
+    public static func start() async {
+        do {
+            let command = try parse()
+            try await command.run()
+        } catch {
+            exit(withError: error)
+        }
+    }
+
+    public func validate() throws {
+        guard (1...65535).contains(port) else { throw ValidationError("--port must be 1–65535, got \(port)") }
+        guard (adminKey == nil) == (adminSecret == nil) else {
+            throw ValidationError("TASKD_ADMIN_KEY and TASKD_ADMIN_SECRET go together: set both or neither")
+        }
+        if let adminKey, !APIKeyStore.isValidKey(adminKey) {
+            throw ValidationError("TASKD_ADMIN_KEY must be 1–128 printable characters without spaces or ':'")
+        }
+        if let adminSecret, !APIKeyStore.isValidSecret(adminSecret) {
+            throw ValidationError("TASKD_ADMIN_SECRET must be 8–256 printable characters without spaces")
+        }
+        guard (1...86_400).contains(leaseSeconds) else { throw ValidationError("--lease-seconds must be 1–86400, got \(leaseSeconds)") }
+        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level \(logLevel) is not a log level") }
+    }
+
+    public func run() async throws {
+        var logger = Logger(label: "taskd")
+        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        let redisConfiguration: RedisConfiguration
+        do {
+            redisConfiguration = try RedisConfiguration(url: redisURL)
+        } catch {
+            throw ValidationError("TASKD_REDIS_URL: \(error)")
+        }
+        let redis = try RedisClient(configuration: redisConfiguration, logger: logger)
+        let engineConfiguration = TaskEngineConfiguration(
+            keyspace: try TaskKeyspace(prefix: prefix, shardCount: shards), resultTtl: resultTTL,
+            leaseDuration: .seconds(leaseSeconds))
+        let store = try TaskStore(redis: redis, configuration: engineConfiguration, logger: logger)
+        let keys = APIKeyStore(redis: redis, keyspace: engineConfiguration.keyspace)
+        let admin = adminKey.flatMap { key in adminSecret.map { (key, $0) } }
+        let bootstrap = BootstrapService(store: store, keys: keys, admin: admin, logger: logger)
+        let app = buildApplication(
+            host: host, port: port, store: store, keys: keys, services: [redis, bootstrap] + store.services, logger: logger)
+        logger.info("taskd starting", metadata: [
+            "http.address": "\(host):\(port)", "redis.endpoints": "\(redisConfiguration.endpoints)", "taskd.prefix": "\(prefix)",
+            "taskd.shards": "\(shards)",
+        ])
+        try await app.runService()
+    }
+}
+
+/// Loads the scripts and creates the first admin once Redis answers, retrying while it does not;
+/// the API serves meanwhile (a request that needs Redis gets 503 until then).
+struct BootstrapService: Service, CustomStringConvertible {
+    let store: TaskStore
+    let keys: APIKeyStore
+    let admin: (key: String, secret: String)?
+    let logger: Logger
+
+    /// What ServiceLifecycle prints about this service: never the admin secret it holds.
+    var description: String { "BootstrapService" }
+
+    func run() async throws {
+        var attempt = 0
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            do {
+                try await store.loadScripts()
+                if let admin {
+                    try await keys.put(key: admin.key, secret: admin.secret, role: .admin, name: "TASKD_ADMIN_KEY")
+                    logger.info("admin credential ready", metadata: ["apikey.key": "\(admin.key)"])
+                }
+                logger.info("taskd ready: scripts loaded")
+                // A service that returns ends the whole group: stay until shutdown.
+                try? await gracefulShutdown()
+                return
+            } catch {
+                if attempt % 10 == 0 {
+                    logger.warning("waiting for Redis to load scripts", metadata: ["error": "\(error)"])
+                }
+                attempt += 1
+                try? await Task.sleep(for: .milliseconds(500))
+            }
+        }
+    }
+}

@@ -1,0 +1,82 @@
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import NIOCore
+import TaskAPI
+import TaskEngine
+import TestSupport
+import Testing
+
+@Suite struct NativeAPITests {
+    @Test func createGetAndWorkerLifecycle() async throws {
+        try await withAPI { client, store, credentials in
+            let operatorHeaders = credentials.basic(.operator) + jsonContent
+            let created = try await client.execute(uri: "/v1/tasks", method: .post, headers: operatorHeaders,
+                                                   body: ByteBuffer(string: #"{"commandType":"backup","description":"nightly","params":{"bdb":1},"objectName":"bdb:1","ops":["1"]}"#))
+            #expect(created.status == .accepted)
+            let taskId = try #require(created.json?["taskId"] as? String)
+            #expect(created.headers[.location]?.hasSuffix("/v1/tasks/\(taskId)") == true)
+            #expect(created.json?["status"] as? String == "received")
+
+            let fetched = try await client.execute(uri: "/v1/tasks/\(taskId)", method: .get, headers: credentials.basic(.viewer))
+            #expect(fetched.status == .ok)
+            #expect(fetched.headers[.eTag] == "\"1\"")
+            let unchanged = try await client.execute(uri: "/v1/tasks/\(taskId)", method: .get, headers: credentials.basic(.viewer) + [.ifNoneMatch: "\"1\""])
+            #expect(unchanged.status == .notModified)
+
+            let workerHeaders = credentials.basic(.worker) + jsonContent
+            let claim = try await client.execute(uri: "/v1/workers/claim", method: .post, headers: workerHeaders,
+                                                 body: ByteBuffer(string: #"{"workerId":"w1","commandTypes":["backup"]}"#))
+            #expect(claim.status == .ok)
+            let token = try #require(claim.json?["leaseToken"] as? String)
+            #expect(claim.json?["taskId"] as? String == taskId)
+
+            let beat = try await client.execute(uri: "/v1/tasks/\(taskId)/heartbeat", method: .post, headers: workerHeaders,
+                                                body: ByteBuffer(string: #"{"leaseToken":"\#(token)","progress":40,"state":"copying","ops":{"1":{"progress":40,"op_name":"copy"}}}"#))
+            #expect(beat.status == .ok)
+            #expect(beat.json?["cancelRequested"] as? Bool == false)
+
+            let stale = try await client.execute(uri: "/v1/tasks/\(taskId)/complete", method: .post, headers: workerHeaders,
+                                                 body: ByteBuffer(string: #"{"leaseToken":"not-the-token"}"#))
+            #expect(stale.status == .conflict)
+            #expect(stale.json?["type"] as? String == "stale_lease")
+
+            let done = try await client.execute(uri: "/v1/tasks/\(taskId)/complete", method: .post, headers: workerHeaders,
+                                                body: ByteBuffer(string: #"{"leaseToken":"\#(token)","response":{"resourceId":77899}}"#))
+            #expect(done.status == .ok)
+            let final = try await client.execute(uri: "/v1/tasks/\(taskId)", method: .get, headers: credentials.basic(.viewer))
+            #expect(final.json?["status"] as? String == "processing-completed")
+            #expect((final.json?["response"] as? [String: Any])?["resourceId"] as? Int == 77899)
+
+            let action = try await client.execute(uri: "/v1/actions/\(taskId)", method: .get, headers: credentials.basic(.viewer))
+            #expect(action.json?["status"] as? String == "completed")
+            #expect((action.json?["pending_ops"] as? [String: Any])?["1"] != nil)
+            _ = store
+        }
+    }
+
+    @Test func errorsAndAccess() async throws {
+        try await withAPI { client, _, credentials in
+            let noAuth = try await client.execute(uri: "/v1/tasks", method: .get)
+            #expect(noAuth.status == .unauthorized)
+            let wrong = try await client.execute(uri: "/v1/tasks", method: .get, headers: [.authorization: "Bearer nobody:wrongsecret"])
+            #expect(wrong.status == .unauthorized)
+            let forbidden = try await client.execute(uri: "/v1/tasks", method: .post, headers: credentials.basic(.viewer) + jsonContent,
+                                                     body: ByteBuffer(string: #"{"commandType":"x"}"#))
+            #expect(forbidden.status == .forbidden)
+            let method = try await client.execute(uri: "/v1/tasks", method: .put, headers: credentials.basic(.admin))
+            #expect(method.status == .methodNotAllowed)
+            #expect(method.headers[.allow] == "GET, POST")
+            let malformed = try await client.execute(uri: "/v1/tasks", method: .post, headers: credentials.basic(.operator) + jsonContent,
+                                                     body: ByteBuffer(string: "{not json"))
+            #expect(malformed.status == .badRequest)
+            #expect(malformed.json?["type"] as? String == "invalid_json")
+            let missing = try await client.execute(uri: "/v1/actions/01a205c3-7630-7000-917e-31b5e9ea6dbe", method: .get, headers: credentials.basic(.viewer))
+            #expect(missing.status == .notFound)
+            #expect(missing.json?["error_code"] as? String == "task_not_found")
+            let kapiMissing = try await client.execute(uri: "/kapi/actions/nope/dismiss", method: .post, headers: credentials.basic(.operator))
+            #expect(kapiMissing.status == .notFound)
+            #expect(kapiMissing.json?["code"] as? String == "task_not_found")
+        }
+    }
+}
