@@ -44,7 +44,7 @@ extension TaskStore {
 
 extension TaskRecord {
     /// The task exactly as create-10 writes it.
-    init(created new: NewTask, id: String, now: Int64, resultTtl: Int) {
+    public init(created new: NewTask, id: String, now: Int64, resultTtl: Int) {
         self.init(
             id: id, commandType: new.commandType, kind: new.kind, status: .queued, description: new.description,
             params: new.params, objectName: new.objectName, nodeUid: new.nodeUid, progress: 0, state: nil,

@@ -1,0 +1,158 @@
+import Foundation
+@testable import TaskAPI
+import TaskEngine
+import Testing
+
+/// Each dialect's JSON for known tasks, field for field against the seeds' tables and examples
+/// (seeds 000/001 RS actions, 002 kAPI, 003 Redis Cloud, 004 CRDB) and DESIGN.md §2's projections.
+@Suite struct DialectGoldenTests {
+    static let id = "01a205c3-7630-7000-917e-31b5e9ea6dbe"
+
+    /// A running backup with one op, as a worker would have left it.
+    static func task(_ status: TaskStatus, kind: TaskKind = .task) -> TaskRecord {
+        var task = TaskRecord(
+            created: NewTask(commandType: "SMCreateBDB", kind: kind, description: "create db 1", params: #"{"bdb":1}"#,
+                             objectName: "bdb:1", nodeUid: "2", ops: ["3"]),
+            id: id, now: 1_650_378_800_000, resultTtl: 500)
+        task.status = status
+        task.updatedAt = 1_650_378_874_500
+        if status != .queued {
+            task.attempt = 1
+            task.startedAt = 1_650_378_801_000
+            task.workerId = "worker-7"
+            task.progress = 42.5
+            task.state = "copying"
+            task.ops = [TaskOp(id: "3", json: #"{"heartbeat":1650378874,"op_name":"copy","progress":50}"#)]
+        }
+        if status.isFinished { task.endedAt = 1_650_378_874_500 }
+        if status == .completed {
+            task.progress = 100
+            task.response = #"{"resourceId":77899}"#
+        }
+        if status == .failed || status == .dismissed {
+            task.errorCode = "insufficient_resources"
+            task.errorMessage = "The cluster does not have sufficient resources."
+        }
+        return task
+    }
+
+    static func json<T: Encodable>(_ value: T) throws -> [String: Any] {
+        let data = try JSONEncoder().encode(value)
+        return try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+    }
+
+    @Test func softwareActionObject() throws {
+        let running = try Self.json(SoftwareActionRepresentation(Self.task(.running)))
+        #expect(Set(running.keys) == ["action_uid", "task_id", "name", "status", "progress", "node_uid", "object_name", "state", "heartbeat", "pending_ops"])
+        #expect(running["action_uid"] as? String == Self.id)
+        #expect(running["task_id"] as? String == Self.id)
+        #expect(running["name"] as? String == "SMCreateBDB")
+        #expect(running["status"] as? String == "running")
+        #expect(running["progress"] as? Double == 42.5)
+        #expect(running["node_uid"] as? String == "2")
+        #expect(running["object_name"] as? String == "bdb:1")
+        #expect(running["heartbeat"] as? Int == 1_650_378_874)
+        let op = try #require((running["pending_ops"] as? [String: Any])?["3"] as? [String: Any])
+        #expect(op["op_name"] as? String == "copy")
+        #expect(op["progress"] as? Int == 50)
+
+        let failed = try Self.json(SoftwareActionRepresentation(Self.task(.failed)))
+        #expect(failed["status"] as? String == "failed")
+        #expect(failed["error_code"] as? String == "insufficient_resources")
+        #expect(failed["error_message"] as? String == "The cluster does not have sufficient resources.")
+    }
+
+    @Test func softwareStateMachineUsesListVocabulary() throws {
+        let machine = try Self.json(SoftwareActionRepresentation(Self.task(.running, kind: .stateMachine)))
+        #expect(machine["status"] as? String == "active")
+        let list = try Self.json(SoftwareActionsList(actions: [], stateMachines: [SoftwareActionRepresentation(Self.task(.completed, kind: .stateMachine))]))
+        #expect(Set(list.keys) == ["actions", "state-machines"])
+        let first = try #require((list["state-machines"] as? [[String: Any]])?.first)
+        #expect(first["status"] as? String == "completed")
+        #expect(first["progress"] as? Int == 100)
+    }
+
+    @Test func crdbTaskObject() throws {
+        let running = try Self.json(CRDBTaskRepresentation(Self.task(.running), verbose: false))
+        #expect(Set(running.keys) == ["id", "operation", "status", "started", "worker_name", "errors", "progress"])
+        #expect(running["id"] as? String == Self.id)
+        #expect(running["operation"] as? String == "SMCreateBDB")
+        #expect(running["status"] as? String == "started")
+        #expect(running["started"] as? String == "2022-04-19T14:33:21.000Z")
+        #expect(running["worker_name"] as? String == "worker-7")
+        #expect((running["errors"] as? [Any])?.isEmpty == true)
+
+        let failed = try Self.json(CRDBTaskRepresentation(Self.task(.failed), verbose: true))
+        #expect(failed["status"] as? String == "failed")
+        #expect(failed["ended"] as? String == "2022-04-19T14:34:34.500Z")
+        let error = try #require((failed["errors"] as? [[String: Any]])?.first)
+        #expect(Set(error.keys) == ["cluster_name", "description", "error_code"])
+        #expect(error["error_code"] as? String == "insufficient_resources")
+        #expect(failed["lifecycle_status"] as? String == "failed")
+        #expect(failed["state"] as? String == "copying")
+    }
+
+    @Test func cloudTaskObject() throws {
+        let queued = try Self.json(NativeTaskRepresentation(Self.task(.queued), baseURL: "https://api.example.com"))
+        #expect(queued["taskId"] as? String == Self.id)
+        #expect(queued["commandType"] as? String == "SMCreateBDB")
+        #expect(queued["status"] as? String == "received")
+        #expect(queued["description"] as? String == "Task request received and is being queued for processing.")
+        #expect(queued["timestamp"] as? String == "2022-04-19T14:34:34.500Z")
+        #expect(queued["response"] == nil)
+        let links = try #require(queued["_links"] as? [String: Any])
+        let task = try #require(links["task"] as? [String: Any])
+        #expect(task["href"] as? String == "https://api.example.com/v1/tasks/\(Self.id)")
+        #expect(task["title"] as? String == "getTaskStatusUpdates")
+        #expect(task["type"] as? String == "GET")
+        #expect((queued["links"] as? [[String: Any]])?.map { $0["rel"] as? String } == ["self", "task"])
+        // taskd's added fields (DESIGN.md §3).
+        #expect(queued["lifecycleStatus"] as? String == "queued")
+        #expect(queued["taskDescription"] as? String == "create db 1")
+        #expect(queued["version"] as? Int == 1)
+
+        let completed = try Self.json(NativeTaskRepresentation(Self.task(.completed), baseURL: ""))
+        #expect(completed["status"] as? String == "processing-completed")
+        #expect((completed["response"] as? [String: Any])?["resourceId"] as? Int == 77899)
+
+        let failed = try Self.json(NativeTaskRepresentation(Self.task(.failed), baseURL: ""))
+        let error = try #require((failed["response"] as? [String: Any])?["error"] as? [String: Any])
+        #expect(error["type"] as? String == "insufficient_resources")
+        #expect(error["status"] as? String == "400 BAD_REQUEST")
+        #expect(error["description"] as? String == "The cluster does not have sufficient resources.")
+    }
+
+    @Test func kapiActionObject() throws {
+        let running = try Self.json(KAPIActionRepresentation(Self.task(.running)))
+        #expect(Set(running.keys) == ["id", "title", "created_at", "status", "description", "progress", "state"])
+        #expect(running["title"] as? String == "SMCreateBDB")
+        #expect(running["created_at"] as? Int == 1_650_378_800_000)
+        #expect(running["status"] as? Int == 1)
+        #expect(running["description"] as? String == "create db 1")
+        #expect(running["state"] as? String == "copying")
+    }
+
+    /// DESIGN.md §2, row by row: canonical → RS action, RS list, CRDB, Cloud, kAPI.
+    static let projections: [(TaskStatus, String, String, String, String, Int)] = [
+        (.queued, "queued", "pending", "queued", "received", 0),
+        (.starting, "starting", "active", "started", "processing-in-progress", 1),
+        (.running, "running", "active", "started", "processing-in-progress", 1),
+        (.impacted, "running", "active", "started", "processing-in-progress", 2),
+        (.cancelling, "cancelling", "active", "started", "processing-in-progress", 1),
+        (.cancelled, "cancelled", "failed", "failed", "processing-error", 4),
+        (.completed, "completed", "completed", "finished", "processing-completed", 5),
+        (.failed, "failed", "failed", "failed", "processing-error", 3),
+        (.dismissed, "failed", "failed", "failed", "processing-error", 4),
+    ]
+
+    @Test(arguments: projections.map(\.0))
+    func projectionTable(_ status: TaskStatus) throws {
+        let row = try #require(Self.projections.first { $0.0 == status })
+        #expect(try Self.json(SoftwareActionRepresentation(Self.task(status)))["status"] as? String == row.1)
+        #expect(try Self.json(SoftwareActionRepresentation(Self.task(status, kind: .stateMachine)))["status"] as? String == row.2)
+        #expect(try Self.json(CRDBTaskRepresentation(Self.task(status), verbose: false))["status"] as? String == row.3)
+        #expect(try Self.json(NativeTaskRepresentation(Self.task(status), baseURL: ""))["status"] as? String == row.4)
+        #expect(try Self.json(NativeTaskRepresentation(Self.task(status), baseURL: ""))["lifecycleStatus"] as? String == status.rawValue)
+        #expect(try Self.json(KAPIActionRepresentation(Self.task(status)))["status"] as? Int == row.5)
+    }
+}
