@@ -1,0 +1,101 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import TestSupport
+import Testing
+
+/// Three taskd processes on one Redis: create on one, claim on another, heartbeat on the third,
+/// and every replica reads the same task at every step.
+@Suite struct ReplicaTests {
+    final class TaskdProcess: @unchecked Sendable {
+        let port: Int
+        private let process = Process()
+
+        init(binary: String, redisURL: String, prefix: String, admin: (String, String)) throws {
+            port = try RedisServerProcess.freePort()
+            process.executableURL = URL(fileURLWithPath: binary)
+            var environment = ProcessInfo.processInfo.environment
+            environment["TASKD_REDIS_URL"] = redisURL
+            environment["TASKD_PORT"] = String(port)
+            environment["TASKD_PREFIX"] = prefix
+            environment["TASKD_ADMIN_KEY"] = admin.0
+            environment["TASKD_ADMIN_SECRET"] = admin.1
+            environment["TASKD_LOG_LEVEL"] = "warning"
+            process.environment = environment
+            process.standardOutput = FileHandle.nullDevice
+            try process.run()
+        }
+
+        var base: String { "http://127.0.0.1:\(port)" }
+
+        /// SIGKILL: a child of the test process inherits its blocked signal mask (SIGTERM included).
+        func stop() async {
+            guard process.isRunning else { return }
+            kill(process.processIdentifier, SIGKILL)
+            while process.isRunning { try? await Task.sleep(for: .milliseconds(10)) }
+        }
+    }
+
+    struct Caller {
+        let authorization: String
+
+        func call(_ method: String, _ url: String, _ body: String? = nil) async throws -> (Int, [String: Any]) {
+            var request = URLRequest(url: URL(string: url)!)
+            request.httpMethod = method
+            request.setValue(authorization, forHTTPHeaderField: "Authorization")
+            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+            request.httpBody = body.map { Data($0.utf8) }
+            let (data, response) = try await URLSession.shared.data(for: request)
+            let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+            return (status, (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:])
+        }
+    }
+
+    @Test func threeReplicasAgree() async throws {
+        guard let binDirectory = ProcessInfo.processInfo.environment["TASKD_TEST_BIN_DIR"] else {
+            Issue.record("TASKD_TEST_BIN_DIR is not set: run the tests with ./dev test, which builds taskd")
+            return
+        }
+        let admin = ("replica-admin", "replica-secret-\(UUID().uuidString.prefix(8))")
+        let prefix = TestEnvironment.uniquePrefix("replicas")
+        let replicas = try (0..<3).map { _ in
+            try TaskdProcess(binary: binDirectory + "/taskd", redisURL: TestEnvironment.redisURL, prefix: prefix, admin: admin)
+        }
+        let caller = Caller(authorization: "Basic " + Data("\(admin.0):\(admin.1)".utf8).base64EncodedString())
+        for replica in replicas {
+            let ready = try await eventually { try await caller.call("GET", replica.base + "/v1/tasks").0 == 200 }
+            #expect(ready, "replica on port \(replica.port) did not come up")
+        }
+
+        func everyoneSees(_ id: String, status: String, version: Int) async throws {
+            for replica in replicas {
+                let (code, task) = try await caller.call("GET", replica.base + "/v1/tasks/\(id)")
+                #expect(code == 200)
+                #expect(task["lifecycleStatus"] as? String == status, "replica \(replica.port)")
+                #expect(task["version"] as? Int == version, "replica \(replica.port)")
+            }
+        }
+
+        let (created, task) = try await caller.call("POST", replicas[0].base + "/v1/tasks", #"{"commandType":"replicated"}"#)
+        #expect(created == 202)
+        let id = try #require(task["taskId"] as? String)
+        try await everyoneSees(id, status: "queued", version: 1)
+
+        let (claimed, lease) = try await caller.call("POST", replicas[1].base + "/v1/workers/claim", #"{"workerId":"w","commandTypes":["replicated"],"waitSeconds":5}"#)
+        #expect(claimed == 200)
+        #expect(lease["taskId"] as? String == id)
+        let token = try #require(lease["leaseToken"] as? String)
+        try await everyoneSees(id, status: "starting", version: 2)
+
+        let (beat, _) = try await caller.call("POST", replicas[2].base + "/v1/tasks/\(id)/heartbeat", #"{"leaseToken":"\#(token)","progress":60}"#)
+        #expect(beat == 200)
+        try await everyoneSees(id, status: "running", version: 3)
+
+        let (done, _) = try await caller.call("POST", replicas[0].base + "/v1/tasks/\(id)/complete", #"{"leaseToken":"\#(token)"}"#)
+        #expect(done == 200)
+        try await everyoneSees(id, status: "completed", version: 4)
+
+        for replica in replicas { await replica.stop() }
+    }
+}
