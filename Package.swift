@@ -54,8 +54,18 @@ let package = Package(
             resources: [.copy("../../Lua")]
         ),
         .target(
+            name: "TaskEvents",
+            dependencies: [
+                "TaskEngine",
+                "RedisClient",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
             name: "TaskAPI",
             dependencies: [
+                "TaskEvents",
                 "TaskEngine",
                 "RedisClient",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -117,6 +127,7 @@ let package = Package(
             dependencies: [
                 "TaskAPI",
                 "TaskEngine",
+                "TaskEvents",
                 "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]

@@ -2,7 +2,7 @@ import Synchronization
 
 /// Wakes every waiter when rung. A waiter passes the generation it saw before it last looked for
 /// work, so a ring between its look and its wait is never missed.
-final class Doorbell: Sendable {
+public final class Doorbell: Sendable {
     private struct State {
         var generation: UInt64 = 0
         /// Running watchers that ring this bell; without one, waiters must look again by themselves.
@@ -17,7 +17,9 @@ final class Doorbell: Sendable {
 
     private let state = Mutex(State())
 
-    var generation: UInt64 { state.withLock { $0.generation } }
+    public init() {}
+
+    public var generation: UInt64 { state.withLock { $0.generation } }
 
     var isWatched: Bool { state.withLock { $0.watchers > 0 } }
 
@@ -31,7 +33,7 @@ final class Doorbell: Sendable {
         return try await body()
     }
 
-    func ring() {
+    public func ring() {
         let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
             state.generation &+= 1
             defer { state.waiters.removeAll(keepingCapacity: true) }
@@ -41,7 +43,7 @@ final class Doorbell: Sendable {
     }
 
     /// Returns once the bell rang after `generation` was read, when `timeout` passes, or on cancellation.
-    func wait(since generation: UInt64, timeout: Duration) async {
+    public func wait(since generation: UInt64, timeout: Duration) async {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.waitForRing(since: generation) }
             group.addTask { try? await Task.sleep(for: timeout) }

@@ -7,6 +7,7 @@ import NIOCore
 import RedisClient
 import TaskAPI
 import TaskEngine
+import TaskEvents
 import TestSupport
 
 /// One credential per role, created for each test under its own key prefix.
@@ -34,7 +35,7 @@ func withAPI<T: Sendable>(
             let (key, secret) = try await keys.create(role: role, name: "test \(role.rawValue)")
             credentials.byRole[role] = (key.key, secret)
         }
-        let app = Application(router: buildRouter(store: store, keys: keys, logger: TestEnvironment.logger))
+        let app = Application(router: buildRouter(store: store, keys: keys, hub: TaskChangeHub(store: store, logger: TestEnvironment.logger), logger: TestEnvironment.logger))
         let frozen = credentials
         return try await app.test(.router) { client in try await body(client, store, frozen) }
     }

@@ -4,6 +4,7 @@ import HummingbirdTesting
 import NIOCore
 @testable import TaskAPI
 import TaskEngine
+import TaskEvents
 import TestSupport
 import Testing
 
@@ -25,7 +26,7 @@ import Testing
         try await withAPI { client, store, credentials in
             let services = APIServices(store: store, keys: APIKeyStore(redis: store.redis, keyspace: store.keyspace),
                                        authenticator: Authenticator(keys: APIKeyStore(redis: store.redis, keyspace: store.keyspace)), logger: TestEnvironment.logger)
-            let endpoints = allEndpoints(services)
+            let endpoints = allEndpoints(services, hub: TaskChangeHub(store: store, logger: TestEnvironment.logger))
             #expect(endpoints.count >= 25)
             for endpoint in endpoints {
                 let uri = Self.concrete(endpoint.path)

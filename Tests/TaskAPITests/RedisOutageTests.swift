@@ -6,6 +6,7 @@ import NIOCore
 import RedisClient
 import TaskAPI
 import TaskEngine
+import TaskEvents
 import TestSupport
 import Testing
 
@@ -22,7 +23,7 @@ import Testing
             let keys = APIKeyStore(redis: redis, keyspace: keyspace)
             let (key, secret) = try await keys.create(role: .admin, name: "outage")
             let auth: HTTPFields = [.authorization: "Bearer \(key.key):\(secret)", .contentType: "application/json"]
-            let app = Application(router: buildRouter(store: store, keys: keys, logger: TestEnvironment.logger))
+            let app = Application(router: buildRouter(store: store, keys: keys, hub: TaskChangeHub(store: store, logger: TestEnvironment.logger), logger: TestEnvironment.logger))
             try await app.test(.router) { client in
                 let created = try await client.execute(uri: "/v1/tasks", method: .post, headers: auth, body: ByteBuffer(string: #"{"commandType":"x"}"#))
                 #expect(created.status == .accepted)

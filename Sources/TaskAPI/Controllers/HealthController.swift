@@ -2,10 +2,12 @@ import Hummingbird
 import RESP
 import RedisClient
 import TaskEngine
+import TaskEvents
 
 /// Liveness and readiness, open to all (load balancers and orchestrators call them).
 struct HealthController {
     let services: APIServices
+    let hub: TaskChangeHub
 
     var endpoints: [Endpoint] {
         [
@@ -37,6 +39,10 @@ struct HealthController {
             }
         } catch {
             return try jsonResponse(Health(status: "unavailable", problems: ["Redis is not reachable: \(APIError(error).message)"]), status: .serviceUnavailable)
+        }
+        if let problem = hub.configurationProblem {
+            // Serving works, but watchers only learn of changes by polling: ready, with the reason.
+            problems.append(problem)
         }
         return try jsonResponse(Health(status: "ok", problems: problems.isEmpty ? nil : problems))
     }

@@ -1,11 +1,16 @@
 import HTTPTypes
 import Hummingbird
 import TaskEngine
+import TaskEvents
 
 /// taskd's own task routes: Redis Cloud's `GET /v1/tasks[/{taskId}]` (the native representation)
 /// plus create, cancel, dismiss and delete (DESIGN.md §4.1).
 struct NativeTasksController {
     let services: APIServices
+    let hub: TaskChangeHub
+
+    /// Longest `Prefer: wait=<s>` long-poll.
+    static let maximumWait = 60
 
     static let createFields: Set<String> = [
         "commandType", "description", "params", "objectName", "nodeUid", "kind", "ops", "resultTtl",
@@ -84,13 +89,50 @@ struct NativeTasksController {
                                 headers: [.location: "\(base)/v1/tasks/\(task.id)", .eTag: "\"\(task.version)\""])
     }
 
+    /// `ETag` is the task's version. With `If-None-Match` and `Prefer: wait=<s>` (≤ 60) it answers
+    /// the moment the task changes, or 304 at the deadline.
     @Sendable func get(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let task = try await services.task(try request.parameter("taskId", context))
+        let id = try request.parameter("taskId", context)
+        let known = request.headers[.ifNoneMatch].map(Self.entityTags) ?? []
+        let wait = try Self.preferredWait(request.headers[HTTPField.Name("Prefer")!])
+        guard !known.isEmpty, let wait else { return try await answer(id, request: request, known: known) }
+        let deadline = ContinuousClock.now + .seconds(wait)
+        while true {
+            // Subscribe before reading, so a change in between still wakes the wait.
+            let subscription = try await hub.subscribe(to: id)
+            defer { hub.unsubscribe(subscription, from: id) }
+            let response = try await answer(id, request: request, known: known)
+            let remaining = deadline - ContinuousClock.now
+            guard response.status == .notModified, remaining > .zero else { return response }
+            _ = await hub.waitForEvents(on: subscription, timeout: remaining)
+        }
+    }
+
+    private func answer(_ id: String, request: Request, known: [String]) async throws -> Response {
+        let task = try await services.task(id)
         let etag = "\"\(task.version)\""
-        if let match = request.headers[.ifNoneMatch], match.split(separator: ",").contains(where: { $0.trimmingCharacters(in: .whitespaces) == etag || $0.trimmingCharacters(in: .whitespaces) == "*" }) {
+        if known.contains(etag) || known.contains("*") {
             return Response(status: .notModified, headers: [.eTag: etag])
         }
         return try jsonResponse(NativeTaskRepresentation(task, baseURL: baseURL(of: request)), headers: [.eTag: etag])
+    }
+
+    static func entityTags(_ header: String) -> [String] {
+        header.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.map { $0.hasPrefix("W/") ? String($0.dropFirst(2)) : $0 }
+    }
+
+    /// Seconds from `Prefer: wait=<s>`; nil without one; 400 when out of range.
+    static func preferredWait(_ header: String?) throws -> Int? {
+        guard let header else { return nil }
+        for preference in header.split(separator: ",") {
+            let parts = preference.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard parts.count == 2, parts[0].lowercased() == "wait" else { continue }
+            guard let seconds = Int(parts[1]), (0...maximumWait).contains(seconds) else {
+                throw APIError.badRequest("invalid_header", "Prefer: wait must be whole seconds from 0 to \(maximumWait).")
+            }
+            return seconds
+        }
+        return nil
     }
 
     @Sendable func delete(_ request: Request, context: AppRequestContext) async throws -> Response {

@@ -5,11 +5,13 @@ import Logging
 import NIOCore
 import ServiceLifecycle
 import TaskEngine
+import TaskEvents
 
 /// Every route of taskd, dialect by dialect.
-func allEndpoints(_ services: APIServices) -> [Endpoint] {
-    HealthController(services: services).endpoints
-        + NativeTasksController(services: services).endpoints
+func allEndpoints(_ services: APIServices, hub: TaskChangeHub) -> [Endpoint] {
+    HealthController(services: services, hub: hub).endpoints
+        + NativeTasksController(services: services, hub: hub).endpoints
+        + WatchController(services: services, hub: hub).endpoints
         + WorkersController(services: services).endpoints
         + SoftwareActionsController(services: services).endpoints
         + CRDBTasksController(services: services).endpoints
@@ -19,9 +21,9 @@ func allEndpoints(_ services: APIServices) -> [Endpoint] {
 }
 
 /// The router: each endpoint behind authentication and its dialect's error rendering.
-public func buildRouter(store: TaskStore, keys: APIKeyStore, logger: Logger) -> Router<AppRequestContext> {
+public func buildRouter(store: TaskStore, keys: APIKeyStore, hub: TaskChangeHub, logger: Logger) -> Router<AppRequestContext> {
     let services = APIServices(store: store, keys: keys, authenticator: Authenticator(keys: keys), logger: logger)
-    let endpoints = allEndpoints(services)
+    let endpoints = allEndpoints(services, hub: hub)
     let router = Router(context: AppRequestContext.self)
     router.addMiddleware {
         UnroutedRequestMiddleware(endpoints: endpoints)
@@ -70,10 +72,10 @@ struct UnroutedRequestMiddleware: RouterMiddleware {
 
 /// The HTTP application: the router plus the engine's services, shut down gracefully on SIGTERM.
 public func buildApplication(
-    host: String, port: Int, store: TaskStore, keys: APIKeyStore, services: [any Service], logger: Logger
+    host: String, port: Int, store: TaskStore, keys: APIKeyStore, hub: TaskChangeHub, services: [any Service], logger: Logger
 ) -> some ApplicationProtocol {
     Application(
-        router: buildRouter(store: store, keys: keys, logger: logger),
+        router: buildRouter(store: store, keys: keys, hub: hub, logger: logger),
         configuration: .init(address: .hostname(host, port: port), serverName: "taskd"),
         services: services,
         logger: logger)

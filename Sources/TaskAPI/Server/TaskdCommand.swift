@@ -5,6 +5,7 @@ import Logging
 import RedisClient
 import ServiceLifecycle
 import TaskEngine
+import TaskEvents
 
 /// `taskd`: serve the task API. Every option has a flag and a `TASKD_*` variable (DESIGN.md §9).
 public struct TaskdCommand: AsyncParsableCommand {
@@ -93,8 +94,9 @@ public struct TaskdCommand: AsyncParsableCommand {
         let keys = APIKeyStore(redis: redis, keyspace: engineConfiguration.keyspace)
         let admin = adminKey.flatMap { key in adminSecret.map { (key, $0) } }
         let bootstrap = BootstrapService(store: store, keys: keys, admin: admin, logger: logger)
+        let hub = TaskChangeHub(store: store, logger: logger)
         let app = buildApplication(
-            host: host, port: port, store: store, keys: keys, services: [redis, bootstrap] + store.services, logger: logger)
+            host: host, port: port, store: store, keys: keys, hub: hub, services: [redis, bootstrap, hub] + store.services, logger: logger)
         logger.info("taskd starting", metadata: [
             "http.address": "\(host):\(port)", "redis.endpoints": "\(redisConfiguration.endpoints)", "taskd.prefix": "\(prefix)",
             "taskd.shards": "\(shards)",

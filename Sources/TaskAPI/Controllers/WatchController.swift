@@ -1,0 +1,117 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import TaskEngine
+import TaskEvents
+
+/// Live progress (DESIGN.md §4.3, §6): `GET /v1/tasks/{taskId}/events` as Server-Sent Events.
+/// `id:` is the task stream's entry id, `event:` its kind, `data:` the task in the native shape as
+/// of that event; `Last-Event-ID` resumes right after it; the stream ends after the terminal event.
+struct WatchController {
+    let services: APIServices
+    let hub: TaskChangeHub
+
+    static let lastEventIDHeader = HTTPField.Name("Last-Event-ID")!
+
+    var endpoints: [Endpoint] {
+        [Endpoint(.get, "/v1/tasks/{taskId}/events", .read, .native, watchTask)]
+    }
+
+    static func resumePosition(_ header: String?) throws -> StreamID? {
+        guard let header else { return nil }
+        guard let position = StreamID(header.trimmingCharacters(in: .whitespaces)) else {
+            throw APIError.badRequest("invalid_last_event_id", "Last-Event-ID must be an event id this stream sent, such as 1700000000000-0.")
+        }
+        return position
+    }
+
+    @Sendable func watchTask(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let id = try request.parameter("taskId", context)
+        let resumeAfter = try Self.resumePosition(request.headers[Self.lastEventIDHeader])
+        let initial = try await services.task(id)
+        // Subscribe before reading the history, so nothing written in between is missed.
+        let subscription = try await hub.subscribe(to: id)
+        let base = baseURL(of: request)
+        let hub = self.hub
+        let store = services.store
+        let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache", HTTPField.Name("X-Accel-Buffering")!: "no"]
+        return Response(status: .ok, headers: headers, body: ResponseBody { writer in
+            defer { hub.unsubscribe(subscription, from: id) }
+            var sent = resumeAfter
+            let history = try await store.events(ofTask: id, after: resumeAfter, checkTrimmed: resumeAfter != nil)
+            if history.trimmed {
+                // Never a silent gap: say that events were trimmed, and show where the task is now.
+                try await writer.write(SSE.frame(id: nil, event: "snapshot", data: SSE.snapshot(initial, baseURL: base, trimmed: true)))
+            }
+            if try await SSE.send(history.events, task: initial, after: &sent, baseURL: base, to: &writer) {
+                try await writer.finish(nil)
+                return
+            }
+            for await item in subscription.stream {
+                switch item {
+                case .keepAlive:
+                    try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
+                case .events(let events, let task):
+                    if try await SSE.send(events, task: task ?? initial, after: &sent, baseURL: base, to: &writer) {
+                        try await writer.finish(nil)
+                        return
+                    }
+                }
+            }
+            if let reason = subscription.endReason {
+                try await writer.write(SSE.frame(id: nil, event: "error", data: #"{"description":"\#(reason)"}"#))
+            }
+            try await writer.finish(nil)
+        })
+    }
+}
+
+/// Server-Sent Events framing.
+enum SSE {
+    static func frame(id: String?, event: String, data: String) -> ByteBuffer {
+        var text = ""
+        if let id { text += "id: \(id)\n" }
+        text += "event: \(event)\n"
+        // data may not contain raw newlines: JSON from JSONEncoder has none.
+        text += "data: \(data)\n\n"
+        return ByteBuffer(string: text)
+    }
+
+    /// Sends the events after `sent`, each with the task as of that event; true after a terminal one.
+    static func send(_ events: [TaskEvent], task: TaskRecord, after sent: inout StreamID?, baseURL: String, to writer: inout any ResponseBodyWriter) async throws -> Bool {
+        for event in events {
+            guard let position = StreamID(event.id), sent.map({ position > $0 }) ?? true else { continue }
+            try await writer.write(frame(id: event.id, event: event.kind, data: snapshot(task.asOf(event), baseURL: baseURL, trimmed: false)))
+            sent = position
+            if event.isTerminal { return true }
+        }
+        return false
+    }
+
+    static func snapshot(_ task: TaskRecord, baseURL: String, trimmed: Bool) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        let representation = NativeTaskRepresentation(task, baseURL: baseURL)
+        guard var text = (try? encoder.encode(representation)).flatMap({ String(data: $0, encoding: .utf8) }) else { return "{}" }
+        if trimmed {
+            text = String(text.dropLast()) + #","historyTrimmed":true}"#
+        }
+        return text
+    }
+}
+
+extension TaskRecord {
+    /// The task as one of its events left it: the event's status, version, progress and state over
+    /// the task as read (at or after the event).
+    func asOf(_ event: TaskEvent) -> TaskRecord {
+        var task = self
+        task.status = event.status
+        task.version = event.version
+        task.progress = event.progress
+        if let state = event.extras["state"] { task.state = state }
+        // The entry id's first part is when Redis wrote the event.
+        if let written = StreamID(event.id) { task.updatedAt = Int64(written.milliseconds) }
+        return task
+    }
+}

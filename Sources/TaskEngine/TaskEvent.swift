@@ -1,0 +1,133 @@
+import RESP
+import RedisClient
+
+/// One entry of a task's event stream (Lua/README.md, "Events"): every transition and every
+/// visible heartbeat, in order, each with its own stream entry id.
+public struct TaskEvent: Sendable, Hashable {
+    /// The stream entry id (`1700000000000-0`): the SSE `id:` and the `Last-Event-ID` to resume after.
+    public var id: String
+    public var taskId: String
+    /// `created`, `claimed`, `progress`, `status`, `deleted`.
+    public var kind: String
+    public var status: TaskStatus
+    public var version: Int64
+    public var progress: Double
+    /// The rest: `state`, `reason`, `errorCode`, `retryAt`, `attempt`, `workerId`.
+    public var extras: [String: String]
+
+    /// Whether the task ends with this event: nothing follows it on the task's stream but `dismissed`.
+    public var isTerminal: Bool { status.isFinished && status != .failed || kind == "deleted" }
+
+    /// From an `XRANGE`/`XREAD` entry `[id, [field, value, …]]`; a task stream's entries lack `id`.
+    init?(entry: RESPValue, taskId: String?) {
+        guard let pair = entry.array, pair.count == 2, let entryId = pair[0].string, let values = pair[1].array else { return nil }
+        var fields: [String: String] = [:]
+        var index = 0
+        while index + 1 < values.count {
+            if let name = values[index].string, let value = values[index + 1].string { fields[name] = value }
+            index += 2
+        }
+        guard let id = taskId ?? fields["id"], let kind = fields.removeValue(forKey: "kind") else { return nil }
+        let statusText = fields.removeValue(forKey: "status") ?? ""
+        guard let status = TaskStatus(rawValue: statusText) ?? (kind == "deleted" ? .dismissed : nil) else { return nil }
+        fields["id"] = nil
+        self.id = entryId
+        self.taskId = id
+        self.kind = kind
+        self.status = status
+        self.version = fields.removeValue(forKey: "version").flatMap { Int64($0) } ?? 0
+        self.progress = fields.removeValue(forKey: "progress").flatMap { Double($0) } ?? 0
+        self.extras = fields
+    }
+}
+
+/// Stream entry ids compare as (milliseconds, sequence).
+public struct StreamID: Sendable, Hashable, Comparable, CustomStringConvertible {
+    public var milliseconds: UInt64
+    public var sequence: UInt64
+
+    public init?(_ text: String) {
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 2, let ms = UInt64(parts[0]), let seq = UInt64(parts[1]) else { return nil }
+        milliseconds = ms
+        sequence = seq
+    }
+
+    public var description: String { "\(milliseconds)-\(sequence)" }
+
+    public static func < (a: StreamID, b: StreamID) -> Bool {
+        (a.milliseconds, a.sequence) < (b.milliseconds, b.sequence)
+    }
+}
+
+/// Events of one task read after a position.
+public struct TaskEventsPage: Sendable, Hashable {
+    public var events: [TaskEvent]
+    /// The position asked for is older than the retained history: events may be missing before
+    /// the first one here (the stream was trimmed), so the reader needs a fresh snapshot.
+    public var trimmed: Bool
+}
+
+extension TaskStore {
+    /// The events of task `id` after entry `after` (exclusive; nil = from the start), oldest first.
+    ///
+    /// With `checkTrimmed` (a client resuming from its own `Last-Event-ID`), it also asks Redis for the
+    /// newest entry the stream ever trimmed (`XINFO STREAM` max-deleted-entry-id): when that is not
+    /// older than `after`, events the client never saw are gone, and the page says `trimmed`.
+    public func events(ofTask id: String, after: StreamID?, count: Int = 1000, checkTrimmed: Bool = false) async throws -> TaskEventsPage {
+        let shard = try shard(ofTask: id)
+        let key = shard.taskEvents(id)
+        let start = after.map { "(" + $0.description } ?? "-"
+        var commands = [RedisCommand("XRANGE", [.string(key), .string(start), "+", "COUNT", .integer(count)], keys: [key])]
+        if checkTrimmed, after != nil {
+            commands.append(RedisCommand("XINFO", ["STREAM", .string(key)], keys: [key]))
+        }
+        let replies = try await redis.pipeline(commands)
+        let events = try (replies[0].throwingServerError().array ?? []).compactMap { TaskEvent(entry: $0, taskId: id) }
+        var trimmed = false
+        if let after, replies.count > 1, let info = replies[1].array {
+            var index = 0
+            while index + 1 < info.count {
+                if info[index].string == "max-deleted-entry-id", let deleted = info[index + 1].string.flatMap(StreamID.init) {
+                    trimmed = deleted > after
+                }
+                index += 2
+            }
+        }
+        return TaskEventsPage(events: events, trimmed: trimmed)
+    }
+}
+
+extension TaskStore {
+    /// The id of task `id`'s newest event; nil when it has none (or no longer exists).
+    public func newestEventID(ofTask id: String) async throws -> StreamID? {
+        let key = try shard(ofTask: id).taskEvents(id)
+        let reply = try await redis.send(RedisCommand("XREVRANGE", [.string(key), "+", "-", "COUNT", "1"], keys: [key]))
+        return reply.array?.first?.array?.first?.string.flatMap(StreamID.init)
+    }
+}
+
+extension TaskKeyspace {
+    /// The keyspace-notification pattern for every task event stream of this prefix in `database`:
+    /// `__keyspace@0__:taskd:{taskd:*}:task:*:events` (glob characters in the prefix escaped).
+    public func taskEventsNotificationPattern(database: Int) -> String {
+        let escaped = Self.globEscaped(prefix)
+        return "__keyspace@\(database)__:\(escaped):{\(escaped):*}:task:*:events"
+    }
+
+    /// The task id a notification channel from that pattern is about.
+    public func taskId(fromNotificationChannel channel: String) -> String? {
+        guard channel.hasSuffix(":events"), let range = channel.range(of: "}:task:") else { return nil }
+        let id = channel[range.upperBound...].dropLast(":events".count)
+        return TaskID.isValid(String(id)) ? String(id) : nil
+    }
+
+    static func globEscaped(_ text: String) -> String {
+        var out = ""
+        for character in text {
+            if "*?[]\\".contains(character) { out.append("\\") }
+            out.append(character)
+        }
+        return out
+    }
+}

@@ -1,0 +1,129 @@
+import Logging
+import RESP
+import RedisClient
+import ServiceLifecycle
+import Synchronization
+import TaskEngine
+
+/// The replica's one keyspace subscription (DESIGN.md §6): Redis says *that* a task's event
+/// stream was written; the task's ``TaskFeed`` then reads what was written. One subscription per
+/// replica, re-established by the Redis client after a reconnect (the `.gap` it reports makes every
+/// feed look at once).
+public final class TaskChangeHub: Service, Sendable {
+    public let store: TaskStore
+    private let logger: Logger
+    private let feeds = Mutex<[String: TaskFeed]>([:])
+    private let problem = Mutex<String?>(nil)
+    private let stopped = Mutex(false)
+    /// Items a watcher may fall behind before it is dropped.
+    public let bufferLimit: Int
+
+    public init(store: TaskStore, bufferLimit: Int = 1000, logger: Logger = Logger(label: "taskd.events")) {
+        self.store = store
+        self.bufferLimit = bufferLimit
+        self.logger = logger
+    }
+
+    /// One sentence for `/health/ready` when watchers cannot be told of changes at once.
+    public var configurationProblem: String? { problem.withLock { $0 } }
+
+    public func run() async {
+        let complaint = await KeyspaceNotifications.ensure(store.redis)
+        problem.withLock { $0 = complaint }
+        if let complaint { logger.warning("\(complaint)") }
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do {
+                    try await self.listen()
+                } catch {
+                    self.logger.debug("keyspace subscription ended; again", metadata: ["error": "\(error)"])
+                }
+                try? await Task.sleep(for: .milliseconds(500))
+            }
+        }
+        stopped.withLock { $0 = true }
+        let all = feeds.withLock { feeds in
+            defer { feeds.removeAll() }
+            return Array(feeds.values)
+        }
+        for feed in all { feed.endAll("taskd is shutting down") }
+    }
+
+    private func listen() async throws {
+        let pattern = store.keyspace.taskEventsNotificationPattern(database: store.redis.configuration.database)
+        try await store.redis.subscribe(patterns: [pattern]) { events in
+            for await event in events {
+                switch event {
+                case .message(let message):
+                    guard let id = store.keyspace.taskId(fromNotificationChannel: message.channel) else { continue }
+                    feeds.withLock { $0[id] }?.doorbell.ring()
+                case .gap:
+                    for feed in feeds.withLock({ Array($0.values) }) { feed.doorbell.ring() }
+                }
+            }
+        }
+    }
+
+    /// Watches task `id` from after its newest event: read older events with
+    /// ``TaskStore/events(ofTask:after:count:checkTrimmed:)`` *after* subscribing, then skip what
+    /// the feed repeats. Cancel by ending the subscription (``unsubscribe(_:from:)``).
+    public func subscribe(to id: String) async throws -> TaskFeedSubscription {
+        let subscription = TaskFeedSubscription(bufferLimit: bufferLimit)
+        guard !stopped.withLock({ $0 }) else {
+            subscription.end("taskd is shutting down")
+            return subscription
+        }
+        let (feed, isNew) = feeds.withLock { feeds -> (TaskFeed, Bool) in
+            let existing = feeds[id]
+            let feed = existing ?? TaskFeed(taskId: id, store: store, logger: logger)
+            feeds[id] = feed
+            feed.add(subscription)
+            return (feed, existing == nil)
+        }
+        if isNew {
+            let newest: StreamID?
+            do {
+                newest = try await store.newestEventID(ofTask: id)
+            } catch {
+                unsubscribe(subscription, from: id)
+                throw error
+            }
+            Task {
+                await feed.run(startingAfter: newest) {
+                    feeds.withLock { feeds in
+                        guard feed.isIdle else { return false }
+                        if feeds[id] === feed { feeds[id] = nil }
+                        return true
+                    }
+                }
+            }
+        }
+        return subscription
+    }
+
+    /// Waits until `subscription` delivers events, up to `timeout`; false on timeout or when it ended.
+    public func waitForEvents(on subscription: TaskFeedSubscription, timeout: Duration) async -> Bool {
+        await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                for await item in subscription.stream {
+                    if case .events = item { return true }
+                }
+                return false
+            }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return false
+            }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            return first
+        }
+    }
+
+    public func unsubscribe(_ subscription: TaskFeedSubscription, from id: String) {
+        subscription.end(nil)
+        guard let feed = feeds.withLock({ $0[id] }) else { return }
+        // The feed notices it is idle at its next look and stops; ring so that is now.
+        if feed.remove(subscription) { feed.doorbell.ring() }
+    }
+}
