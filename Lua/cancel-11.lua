@@ -50,8 +50,8 @@ local shardMaxLen = ARGV[4] ~= '' and ARGV[4] or '10000'
 local nowMs = argInteger(now)
 if not nowMs then return {7, 'now'} end
 if force ~= '' and force ~= '0' and force ~= '1' then return {7, 'force'} end
-if not argInteger(taskMaxLen) then return {7, 'taskEventsMaxLen'} end
-if not argInteger(shardMaxLen) then return {7, 'shardEventsMaxLen'} end
+if ARGV[3] ~= '' and not argInteger(ARGV[3]) then return {7, 'taskEventsMaxLen'} end
+if ARGV[4] ~= '' and not argInteger(ARGV[4]) then return {7, 'shardEventsMaxLen'} end
 
 local f = redis.call('HMGET', KEYS[1], 'id', 'status', 'version', 'progress', 'commandType', 'objectName',
   'uniqueKey', 'idempotencyKey', 'resultTtl', 'cancellable')

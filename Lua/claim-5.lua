@@ -49,7 +49,7 @@ local nowMs = argInteger(now)
 if not nowMs then return {7, 'now'} end
 if shard == nil or shard == '' then return {7, 'shard'} end
 for i = 1, #KEYS do
-  if string.sub(KEYS[i], 1, #shard) ~= shard then return {7, 'KEYS[' .. i .. ']'} end
+  if string.find(KEYS[i], shard, 1, true) ~= 1 then return {7, 'KEYS[' .. i .. ']'} end
 end
 if workerId == '' then return {7, 'workerId'} end
 if leaseToken == '' then return {7, 'leaseToken'} end
@@ -57,10 +57,10 @@ local leaseNumber = argInteger(leaseMs)
 if not leaseNumber or leaseNumber < 1 then return {7, 'leaseMs'} end
 local promoteLimit = argInteger(ARGV[6], 100)
 if not promoteLimit or promoteLimit < 0 then return {7, 'promoteLimit'} end
-if not argInteger(taskMaxLen) then return {7, 'taskEventsMaxLen'} end
-if not argInteger(shardMaxLen) then return {7, 'shardEventsMaxLen'} end
+if ARGV[7] ~= '' and not argInteger(ARGV[7]) then return {7, 'taskEventsMaxLen'} end
+if ARGV[8] ~= '' and not argInteger(ARGV[8]) then return {7, 'shardEventsMaxLen'} end
 
-if promoteLimit > 0 then promoteDue(KEYS[2], shard, nowMs, promoteLimit) end
+if promoteLimit > 0 then promoteDue(KEYS[2], shard, now, ARGV[6] ~= '' and promoteLimit or '100') end
 
 local id, key, f
 for _ = 1, 100 do
@@ -75,13 +75,14 @@ for _ = 1, 100 do
   end
 end
 if not id then
-  local next = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+  local next = redis.call('ZRANGE', KEYS[2], '0', '0', 'WITHSCORES')
   return {8, next[2] or ''}
 end
 
 local task = {id = id, status = 'starting', version = f[2], progress = f[7]}
 local version = nextVersion(task)
-local attempt = string.format('%d', tonumber(f[3]) + 1)
+local attemptNumber = tonumber(f[3]) + 1
+local attempt = string.format('%d', attemptNumber)
 local leaseExpiresAt = nowMs + leaseNumber
 local expiresText = string.format('%d', leaseExpiresAt)
 if f[5] then
@@ -105,4 +106,4 @@ if f[9] then
   end
   ops = '{' .. table.concat(parts, ',') .. '}'
 end
-return {0, id, f[6], f[8] or '', ops, tonumber(attempt), tonumber(f[4]), leaseToken, leaseExpiresAt, version}
+return {0, id, f[6], f[8] or '', ops, attemptNumber, tonumber(f[4]), leaseToken, leaseExpiresAt, version}

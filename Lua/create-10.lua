@@ -59,27 +59,27 @@ local shardMaxLen = ARGV[16] ~= '' and ARGV[16] or '10000'
 
 local nowMs = argInteger(now)
 if not nowMs then return {7, 'now'} end
-if id == '' or string.find(id, '%s') then return {7, 'id'} end
+if not string.find(id, '^%S+$') then return {7, 'id'} end
 if commandType == '' or string.find(commandType, '\n', 1, true) then return {7, 'commandType'} end
 if kind ~= 'task' and kind ~= 'state-machine' then return {7, 'kind'} end
 if string.find(objectName, '\n', 1, true) then return {7, 'objectName'} end
-local priorityNumber = argInteger(priority)
+local priorityNumber = argInteger(ARGV[9], 0)
 if not priorityNumber or priorityNumber < -1000 or priorityNumber > 1000 then return {7, 'priority'} end
-local attemptsNumber = argInteger(maxAttempts)
+local attemptsNumber = argInteger(ARGV[10], 1)
 if not attemptsNumber or attemptsNumber < 1 then return {7, 'maxAttempts'} end
 local runAtMs = argInteger(runAt, nowMs)
 if not runAtMs then return {7, 'runAt'} end
-local ttlNumber = argInteger(resultTtl)
+local ttlNumber = argInteger(ARGV[12], 500)
 if not ttlNumber or ttlNumber < 1 then return {7, 'resultTtl'} end
 if string.find(uniqueKey, '\n', 1, true) then return {7, 'uniqueKey'} end
-if string.find(idempotencyKey, '%s') then return {7, 'idempotencyKey'} end
-if not argInteger(taskMaxLen) then return {7, 'taskEventsMaxLen'} end
-if not argInteger(shardMaxLen) then return {7, 'shardEventsMaxLen'} end
+if idempotencyKey ~= '' and not string.find(idempotencyKey, '^%S+$') then return {7, 'idempotencyKey'} end
+if ARGV[15] ~= '' and not argInteger(ARGV[15]) then return {7, 'taskEventsMaxLen'} end
+if ARGV[16] ~= '' and not argInteger(ARGV[16]) then return {7, 'shardEventsMaxLen'} end
 local shard = string.sub(KEYS[10], 1, -7)
 if KEYS[1] ~= shard .. 'task:' .. id then return {7, 'KEYS[1]'} end
 if KEYS[3] ~= shard .. 'queue:' .. commandType then return {7, 'KEYS[3]'} end
 for i = 17, #ARGV do
-  if ARGV[i] == '' or string.find(ARGV[i], '%s') then return {7, 'op id'} end
+  if not string.find(ARGV[i], '^%S+$') then return {7, 'op id'} end
 end
 
 if idempotencyKey ~= '' then

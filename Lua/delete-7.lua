@@ -29,7 +29,7 @@ Events
 
 local shardMaxLen = ARGV[2] ~= '' and ARGV[2] or '10000'
 if not argInteger(ARGV[1]) then return {7, 'now'} end
-if not argInteger(shardMaxLen) then return {7, 'shardEventsMaxLen'} end
+if ARGV[2] ~= '' and not argInteger(ARGV[2]) then return {7, 'shardEventsMaxLen'} end
 
 local f = redis.call('HMGET', KEYS[1], 'id', 'status', 'version', 'progress', 'objectName', 'idempotencyKey')
 local id, status, objectName, idempotencyKey = f[1], f[2], f[5], f[6]

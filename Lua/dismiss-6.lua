@@ -32,8 +32,8 @@ local taskMaxLen = ARGV[2] ~= '' and ARGV[2] or '1000'
 local shardMaxLen = ARGV[3] ~= '' and ARGV[3] or '10000'
 local nowMs = argInteger(now)
 if not nowMs then return {7, 'now'} end
-if not argInteger(taskMaxLen) then return {7, 'taskEventsMaxLen'} end
-if not argInteger(shardMaxLen) then return {7, 'shardEventsMaxLen'} end
+if ARGV[2] ~= '' and not argInteger(ARGV[2]) then return {7, 'taskEventsMaxLen'} end
+if ARGV[3] ~= '' and not argInteger(ARGV[3]) then return {7, 'shardEventsMaxLen'} end
 
 local f = redis.call('HMGET', KEYS[1], 'id', 'status', 'version', 'progress', 'objectName', 'idempotencyKey',
   'resultTtl')

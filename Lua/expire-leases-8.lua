@@ -66,8 +66,8 @@ local backoffBaseMs = argInteger(ARGV[5], 1000)
 if not backoffBaseMs or backoffBaseMs < 0 then return {7, 'backoffBaseMs'} end
 local backoffMaxMs = argInteger(ARGV[6], 300000)
 if not backoffMaxMs or backoffMaxMs < 0 then return {7, 'backoffMaxMs'} end
-if not argInteger(taskMaxLen) then return {7, 'taskEventsMaxLen'} end
-if not argInteger(shardMaxLen) then return {7, 'shardEventsMaxLen'} end
+if ARGV[7] ~= '' and not argInteger(ARGV[7]) then return {7, 'taskEventsMaxLen'} end
+if ARGV[8] ~= '' and not argInteger(ARGV[8]) then return {7, 'shardEventsMaxLen'} end
 
 local impacted, requeued, failed, cancelled = 0, 0, 0, 0
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, limit)

@@ -51,8 +51,8 @@ local backoffBaseMs = argInteger(ARGV[6], 1000)
 if not backoffBaseMs or backoffBaseMs < 0 then return {7, 'backoffBaseMs'} end
 local backoffMaxMs = argInteger(ARGV[7], 300000)
 if not backoffMaxMs or backoffMaxMs < 0 then return {7, 'backoffMaxMs'} end
-if not argInteger(taskMaxLen) then return {7, 'taskEventsMaxLen'} end
-if not argInteger(shardMaxLen) then return {7, 'shardEventsMaxLen'} end
+if ARGV[8] ~= '' and not argInteger(ARGV[8]) then return {7, 'taskEventsMaxLen'} end
+if ARGV[9] ~= '' and not argInteger(ARGV[9]) then return {7, 'shardEventsMaxLen'} end
 
 local f = redis.call('HMGET', KEYS[1], 'id', 'status', 'leaseToken', 'version', 'progress', 'objectName',
   'uniqueKey', 'idempotencyKey', 'resultTtl', 'attempt', 'maxAttempts')

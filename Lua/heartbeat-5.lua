@@ -55,8 +55,8 @@ if progress ~= '' then
   if value % 1 == 0 then progress = string.format('%d', value) else progress = tostring(value) end
 end
 if cancellable ~= '' and cancellable ~= '0' and cancellable ~= '1' then return {7, 'cancellable'} end
-if not argInteger(taskMaxLen) then return {7, 'taskEventsMaxLen'} end
-if not argInteger(shardMaxLen) then return {7, 'shardEventsMaxLen'} end
+if ARGV[8] ~= '' and not argInteger(ARGV[8]) then return {7, 'taskEventsMaxLen'} end
+if ARGV[9] ~= '' and not argInteger(ARGV[9]) then return {7, 'shardEventsMaxLen'} end
 if #ARGV % 2 ~= 1 then return {7, 'ops'} end
 
 local f
@@ -120,10 +120,12 @@ if #ARGV > 9 then
 end
 
 local task = {id = f[1], status = newStatus, version = f[4], progress = progress ~= '' and progress or f[5]}
-local version = tonumber(task.version)
+local version
 if changed then
   version = nextVersion(task)
   write[n + 1], write[n + 2], write[n + 3], write[n + 4] = 'version', task.version, 'updatedAt', now
+else
+  version = tonumber(task.version)
 end
 redis.call(unpack(write))
 redis.call('ZADD', KEYS[3], expiresText, task.id)

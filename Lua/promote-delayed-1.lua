@@ -29,6 +29,6 @@ if not now then return {7, 'now'} end
 if shard == nil or shard == '' or string.sub(KEYS[1], 1, #shard) ~= shard then return {7, 'shard'} end
 if not limit or limit < 1 then return {7, 'limit'} end
 
-local moved = promoteDue(KEYS[1], shard, now, limit)
-local next = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+local moved = promoteDue(KEYS[1], shard, ARGV[1], ARGV[3] ~= '' and limit or '1000')
+local next = redis.call('ZRANGE', KEYS[1], '0', '0', 'WITHSCORES')
 return {0, moved, next[2] or ''}

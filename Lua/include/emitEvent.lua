@@ -9,14 +9,8 @@ local function emitEvent(taskStream, shardStream, taskMaxLen, shardMaxLen, task,
       'kind', kind, 'status', task.status, 'version', task.version, 'progress', task.progress)
     return
   end
-  local entry = {'XADD', taskStream, 'MAXLEN', '~', taskMaxLen, '*',
-    'kind', kind, 'status', task.status, 'version', task.version, 'progress', task.progress}
-  local shard = {'XADD', shardStream, 'MAXLEN', '~', shardMaxLen, '*', 'id', task.id,
-    'kind', kind, 'status', task.status, 'version', task.version, 'progress', task.progress}
-  for i = 1, #extra do
-    entry[#entry + 1] = extra[i]
-    shard[#shard + 1] = extra[i]
-  end
-  redis.call(unpack(entry))
-  redis.call(unpack(shard))
+  redis.call('XADD', taskStream, 'MAXLEN', '~', taskMaxLen, '*',
+    'kind', kind, 'status', task.status, 'version', task.version, 'progress', task.progress, unpack(extra))
+  redis.call('XADD', shardStream, 'MAXLEN', '~', shardMaxLen, '*', 'id', task.id,
+    'kind', kind, 'status', task.status, 'version', task.version, 'progress', task.progress, unpack(extra))
 end

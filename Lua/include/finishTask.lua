@@ -10,10 +10,8 @@ local function finishTask(c, task, status, fields, extra)
   local expiresAt = string.format('%d', c.nowMs + tonumber(task.resultTtl or '500') * 1000)
   task.status = status
   local version = nextVersion(task)
-  local args = {'HSET', c.hash, 'status', status, 'updatedAt', c.now, 'endedAt', c.now,
-    'expiresAt', expiresAt, 'version', task.version, 'leaseToken', ''}
-  for i = 1, #fields do args[#args + 1] = fields[i] end
-  redis.call(unpack(args))
+  redis.call('HSET', c.hash, 'status', status, 'updatedAt', c.now, 'endedAt', c.now,
+    'expiresAt', expiresAt, 'version', task.version, 'leaseToken', '', unpack(fields))
   redis.call('ZREM', c.leases, task.id)
   redis.call('ZREM', c.active, task.id)
   redis.call('ZADD', c.updated, c.now, task.id)

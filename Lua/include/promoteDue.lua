@@ -3,9 +3,10 @@
 -- @include "queueScore"
 -- Moves up to `limit` tasks whose runAt has come (score <= now) from the delayed set into the ready
 -- queue of their commandType, in runAt order. Entries whose task is gone or no longer queued are
--- dropped. Returns the number of tasks moved.
+-- dropped. `now` (digits) and `limit` are passed to Redis as given: a string costs less than a Lua
+-- number, which Redis formats first. Returns the number of tasks moved.
 local function promoteDue(delayedKey, shard, now, limit)
-  local due = redis.call('ZRANGEBYSCORE', delayedKey, '-inf', now, 'WITHSCORES', 'LIMIT', 0, limit)
+  local due = redis.call('ZRANGEBYSCORE', delayedKey, '-inf', now, 'WITHSCORES', 'LIMIT', '0', limit)
   local moved = 0
   for i = 1, #due, 2 do
     local id = due[i]

@@ -9,10 +9,8 @@ local function requeueTask(c, task, retryAt, fields, reason)
   task.status = 'queued'
   task.progress = '0'
   local version = nextVersion(task)
-  local args = {'HSET', c.hash, 'status', 'queued', 'progress', '0', 'runAt', at, 'updatedAt', c.now,
-    'version', task.version}
-  for i = 1, #fields do args[#args + 1] = fields[i] end
-  redis.call(unpack(args))
+  redis.call('HSET', c.hash, 'status', 'queued', 'progress', '0', 'runAt', at, 'updatedAt', c.now,
+    'version', task.version, unpack(fields))
   redis.call('HDEL', c.hash, 'leaseToken', 'leaseExpiresAt', 'leaseMs', 'workerId')
   redis.call('ZREM', c.leases, task.id)
   redis.call('ZADD', c.delayed, at, task.id)

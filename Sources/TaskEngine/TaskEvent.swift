@@ -107,12 +107,95 @@ extension TaskStore {
     }
 }
 
+/// Where a reader of every shard's event stream stands: one stream entry id per shard.
+public struct ShardPositions: Sendable, Hashable, CustomStringConvertible {
+    public var positions: [Int: StreamID]
+
+    public init(_ positions: [Int: StreamID] = [:]) {
+        self.positions = positions
+    }
+
+    /// `<shard>:<ms>-<seq>` joined by `,` (e.g. `0:1700000000000-0,1:1700000000001-3`): the SSE id of
+    /// the all-tasks stream, so `Last-Event-ID` resumes every shard where it was.
+    public init?(_ text: String) {
+        var positions: [Int: StreamID] = [:]
+        for part in text.split(separator: ",") {
+            let pieces = part.split(separator: ":", maxSplits: 1)
+            guard pieces.count == 2, let shard = Int(pieces[0]), (0..<TaskID.maximumShards).contains(shard),
+                  let position = StreamID(String(pieces[1]))
+            else { return nil }
+            positions[shard] = position
+        }
+        guard !positions.isEmpty else { return nil }
+        self.positions = positions
+    }
+
+    public var description: String {
+        positions.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }.joined(separator: ",")
+    }
+}
+
+extension TaskStore {
+    /// Every shard's newest event id: where a live all-tasks reader starts.
+    public func newestShardPositions() async throws -> ShardPositions {
+        let shards = keyspace.shards
+        let replies = try await redis.pipeline(shards.map { RedisCommand("XREVRANGE", [.string($0.events), "+", "-", "COUNT", "1"], keys: [$0.events]) })
+        var positions = ShardPositions()
+        for (shard, reply) in zip(shards, replies) {
+            positions.positions[shard.number] = try reply.throwingServerError().array?.first?.array?.first?.string.flatMap(StreamID.init) ?? StreamID("0-0")
+        }
+        return positions
+    }
+
+    /// Events of every shard after `positions` (a shard without one: from its start), in shard order
+    /// and within a shard in stream order, with the positions after them. With `checkTrimmed`, also
+    /// whether a shard trimmed entries the reader never saw.
+    public func shardEvents(after positions: ShardPositions, count: Int = 1000, checkTrimmed: Bool = false) async throws -> (events: [(shard: Int, event: TaskEvent)], positions: ShardPositions, trimmed: Bool) {
+        let shards = keyspace.shards
+        var commands: [RedisCommand] = []
+        for shard in shards {
+            let start = positions.positions[shard.number].map { "(" + $0.description } ?? "-"
+            commands.append(RedisCommand("XRANGE", [.string(shard.events), .string(start), "+", "COUNT", .integer(count)], keys: [shard.events]))
+            if checkTrimmed {
+                commands.append(RedisCommand("XINFO", ["STREAM", .string(shard.events)], keys: [shard.events]))
+            }
+        }
+        let replies = try await redis.pipeline(commands)
+        var events: [(shard: Int, event: TaskEvent)] = []
+        var after = positions
+        var trimmed = false
+        let step = checkTrimmed ? 2 : 1
+        for (index, shard) in shards.enumerated() {
+            for entry in try replies[index * step].throwingServerError().array ?? [] {
+                guard let event = TaskEvent(entry: entry, taskId: nil) else { continue }
+                events.append((shard.number, event))
+                after.positions[shard.number] = StreamID(event.id)
+            }
+            if checkTrimmed, let known = positions.positions[shard.number], let info = replies[index * step + 1].array {
+                var field = 0
+                while field + 1 < info.count {
+                    if info[field].string == "max-deleted-entry-id", let deleted = info[field + 1].string.flatMap(StreamID.init), deleted > known {
+                        trimmed = true
+                    }
+                    field += 2
+                }
+            }
+        }
+        return (events, after, trimmed)
+    }
+}
+
 extension TaskKeyspace {
-    /// The keyspace-notification pattern for every task event stream of this prefix in `database`:
-    /// `__keyspace@0__:taskd:{taskd:*}:task:*:events` (glob characters in the prefix escaped).
-    public func taskEventsNotificationPattern(database: Int) -> String {
+    /// The keyspace-notification pattern for every event stream of this prefix in `database`, the
+    /// tasks' and the shards': `__keyspace@0__:taskd:{taskd:*}:*events` (glob characters escaped).
+    public func eventsNotificationPattern(database: Int) -> String {
         let escaped = Self.globEscaped(prefix)
-        return "__keyspace@\(database)__:\(escaped):{\(escaped):*}:task:*:events"
+        return "__keyspace@\(database)__:\(escaped):{\(escaped):*}:*events"
+    }
+
+    /// Whether a notification channel from that pattern is about a shard's stream (not a task's).
+    public func isShardEventsChannel(_ channel: String) -> Bool {
+        channel.hasSuffix("}:events")
     }
 
     /// The task id a notification channel from that pattern is about.

@@ -13,6 +13,7 @@ public final class TaskChangeHub: Service, Sendable {
     public let store: TaskStore
     private let logger: Logger
     private let feeds = Mutex<[String: TaskFeed]>([:])
+    private let allTasks: AllTasksFeed
     private let problem = Mutex<String?>(nil)
     private let stopped = Mutex(false)
     /// Items a watcher may fall behind before it is dropped.
@@ -22,6 +23,7 @@ public final class TaskChangeHub: Service, Sendable {
         self.store = store
         self.bufferLimit = bufferLimit
         self.logger = logger
+        self.allTasks = AllTasksFeed(store: store, logger: logger)
     }
 
     /// One sentence for `/health/ready` when watchers cannot be told of changes at once.
@@ -32,6 +34,7 @@ public final class TaskChangeHub: Service, Sendable {
         problem.withLock { $0 = complaint }
         if let complaint { logger.warning("\(complaint)") }
         await cancelWhenGracefulShutdown {
+            async let allTasksFeed: Void = self.allTasks.run()
             while !Task.isCancelled {
                 do {
                     try await self.listen()
@@ -40,6 +43,7 @@ public final class TaskChangeHub: Service, Sendable {
                 }
                 try? await Task.sleep(for: .milliseconds(500))
             }
+            await allTasksFeed
         }
         stopped.withLock { $0 = true }
         let all = feeds.withLock { feeds in
@@ -47,18 +51,23 @@ public final class TaskChangeHub: Service, Sendable {
             return Array(feeds.values)
         }
         for feed in all { feed.endAll("taskd is shutting down") }
+        allTasks.endAll("taskd is shutting down")
     }
 
     private func listen() async throws {
-        let pattern = store.keyspace.taskEventsNotificationPattern(database: store.redis.configuration.database)
+        let pattern = store.keyspace.eventsNotificationPattern(database: store.redis.configuration.database)
         try await store.redis.subscribe(patterns: [pattern]) { events in
             for await event in events {
                 switch event {
                 case .message(let message):
-                    guard let id = store.keyspace.taskId(fromNotificationChannel: message.channel) else { continue }
-                    feeds.withLock { $0[id] }?.doorbell.ring()
+                    if store.keyspace.isShardEventsChannel(message.channel) {
+                        allTasks.doorbell.ring()
+                    } else if let id = store.keyspace.taskId(fromNotificationChannel: message.channel) {
+                        feeds.withLock { $0[id] }?.doorbell.ring()
+                    }
                 case .gap:
                     for feed in feeds.withLock({ Array($0.values) }) { feed.doorbell.ring() }
+                    allTasks.doorbell.ring()
                 }
             }
         }
@@ -67,8 +76,8 @@ public final class TaskChangeHub: Service, Sendable {
     /// Watches task `id` from after its newest event: read older events with
     /// ``TaskStore/events(ofTask:after:count:checkTrimmed:)`` *after* subscribing, then skip what
     /// the feed repeats. Cancel by ending the subscription (``unsubscribe(_:from:)``).
-    public func subscribe(to id: String) async throws -> TaskFeedSubscription {
-        let subscription = TaskFeedSubscription(bufferLimit: bufferLimit)
+    public func subscribe(to id: String) async throws -> FeedSubscription<TaskFeedItem> {
+        let subscription = FeedSubscription<TaskFeedItem>(bufferLimit: bufferLimit)
         guard !stopped.withLock({ $0 }) else {
             subscription.end("taskd is shutting down")
             return subscription
@@ -101,8 +110,25 @@ public final class TaskChangeHub: Service, Sendable {
         return subscription
     }
 
+    /// Watches every task from now on (``AllTasksFeedItem``); read older events with
+    /// ``TaskStore/shardEvents(after:count:checkTrimmed:)`` after subscribing and skip repeats.
+    public func subscribeToAllTasks() async throws -> FeedSubscription<AllTasksFeedItem> {
+        let subscription = FeedSubscription<AllTasksFeedItem>(bufferLimit: bufferLimit)
+        if stopped.withLock({ $0 }) {
+            subscription.end("taskd is shutting down")
+        } else {
+            try await allTasks.add(subscription)
+        }
+        return subscription
+    }
+
+    public func unsubscribeFromAllTasks(_ subscription: FeedSubscription<AllTasksFeedItem>) {
+        subscription.end(nil)
+        allTasks.remove(subscription)
+    }
+
     /// Waits until `subscription` delivers events, up to `timeout`; false on timeout or when it ended.
-    public func waitForEvents(on subscription: TaskFeedSubscription, timeout: Duration) async -> Bool {
+    public func waitForEvents(on subscription: FeedSubscription<TaskFeedItem>, timeout: Duration) async -> Bool {
         await withTaskGroup(of: Bool.self) { group in
             group.addTask {
                 for await item in subscription.stream {
@@ -120,7 +146,7 @@ public final class TaskChangeHub: Service, Sendable {
         }
     }
 
-    public func unsubscribe(_ subscription: TaskFeedSubscription, from id: String) {
+    public func unsubscribe(_ subscription: FeedSubscription<TaskFeedItem>, from id: String) {
         subscription.end(nil)
         guard let feed = feeds.withLock({ $0[id] }) else { return }
         // The feed notices it is idle at its next look and stops; ring so that is now.

@@ -10,22 +10,23 @@ public enum TaskFeedItem: Sendable {
     case keepAlive
 }
 
-/// One watcher's view of a task feed. Its stream ends when the watcher stops, the hub shuts down,
-/// or the watcher fell `bufferLimit` items behind (``endReason`` says which).
-public final class TaskFeedSubscription: Sendable {
-    public let stream: AsyncStream<TaskFeedItem>
-    let continuation: AsyncStream<TaskFeedItem>.Continuation
+/// One watcher's view of a feed. Its stream ends when the watcher stops, the hub shuts down, or the
+/// watcher fell `bufferLimit` items behind (``endReason`` says which) — a slow reader is dropped
+/// rather than slowing the others or growing memory without bound.
+public final class FeedSubscription<Item: Sendable>: Sendable {
+    public let stream: AsyncStream<Item>
+    let continuation: AsyncStream<Item>.Continuation
     private let reason = Mutex<String?>(nil)
 
     init(bufferLimit: Int) {
-        (stream, continuation) = AsyncStream.makeStream(of: TaskFeedItem.self, bufferingPolicy: .bufferingOldest(bufferLimit))
+        (stream, continuation) = AsyncStream.makeStream(of: Item.self, bufferingPolicy: .bufferingOldest(bufferLimit))
     }
 
     /// Why the stream ended early, if it did.
     public var endReason: String? { reason.withLock { $0 } }
 
     /// Delivers `item`; false (and the stream ended) when the watcher is too far behind.
-    func deliver(_ item: TaskFeedItem) -> Bool {
+    func deliver(_ item: Item) -> Bool {
         if case .dropped = continuation.yield(item) {
             end("this watcher fell too far behind and was dropped; reconnect with Last-Event-ID to resume")
             return false
@@ -48,7 +49,7 @@ final class TaskFeed: Sendable {
     let doorbell = Doorbell()
     private let store: TaskStore
     private let logger: Logger
-    private let subscribers = Mutex<[ObjectIdentifier: TaskFeedSubscription]>([:])
+    private let subscribers = Mutex<[ObjectIdentifier: FeedSubscription<TaskFeedItem>]>([:])
 
     /// Longest wait without a notification before the feed looks anyway.
     static let safetyInterval: Duration = .seconds(2)
@@ -61,12 +62,12 @@ final class TaskFeed: Sendable {
         self.logger = logger
     }
 
-    func add(_ subscription: TaskFeedSubscription) {
+    func add(_ subscription: FeedSubscription<TaskFeedItem>) {
         subscribers.withLock { $0[ObjectIdentifier(subscription)] = subscription }
     }
 
     /// Removes a watcher; true when none is left.
-    func remove(_ subscription: TaskFeedSubscription) -> Bool {
+    func remove(_ subscription: FeedSubscription<TaskFeedItem>) -> Bool {
         subscribers.withLock { subscribers in
             subscribers[ObjectIdentifier(subscription)] = nil
             return subscribers.isEmpty

@@ -15,7 +15,10 @@ struct WatchController {
     static let lastEventIDHeader = HTTPField.Name("Last-Event-ID")!
 
     var endpoints: [Endpoint] {
-        [Endpoint(.get, "/v1/tasks/{taskId}/events", .read, .native, watchTask)]
+        [
+            Endpoint(.get, "/v1/tasks/{taskId}/events", .read, .native, watchTask),
+            Endpoint(.get, "/v1/events", .read, .native, watchAll),
+        ]
     }
 
     static func resumePosition(_ header: String?) throws -> StreamID? {
@@ -67,6 +70,77 @@ struct WatchController {
     }
 }
 
+extension WatchController {
+    /// Every task's events, optionally only those of one `commandType` and/or `objectName`. The SSE id
+    /// is every shard's position (`0:1700000000000-0,…`), so `Last-Event-ID` resumes all of them.
+    @Sendable func watchAll(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let query = request.uri.queryParameters
+        let commandType = query.get("commandType").map { String($0) }
+        let objectName = query.get("objectName").map { String($0) }
+        for (name, value) in [("commandType", commandType), ("objectName", objectName)] {
+            if let value, value.isEmpty || value.utf8.count > 256 {
+                throw APIError.badRequest("invalid_parameter", "\(name) must be 1–256 characters.")
+            }
+        }
+        var resume: ShardPositions?
+        if let header = request.headers[Self.lastEventIDHeader] {
+            guard let positions = ShardPositions(header.trimmingCharacters(in: .whitespaces)) else {
+                throw APIError.badRequest("invalid_last_event_id", "Last-Event-ID must be an id this stream sent, such as 0:1700000000000-0.")
+            }
+            resume = positions
+        }
+        let start = resume
+        let subscription = try await hub.subscribeToAllTasks()
+        let store = services.store
+        let hub = self.hub
+        let base = baseURL(of: request)
+        @Sendable func wanted(_ task: TaskRecord?) -> Bool {
+            guard commandType != nil || objectName != nil else { return true }
+            guard let task else { return false }
+            return (commandType == nil || task.commandType == commandType) && (objectName == nil || task.objectName == objectName)
+        }
+        let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache", HTTPField.Name("X-Accel-Buffering")!: "no"]
+        return Response(status: .ok, headers: headers, body: ResponseBody { writer in
+            defer { hub.unsubscribeFromAllTasks(subscription) }
+            var sent: ShardPositions
+            if let start { sent = start } else { sent = try await store.newestShardPositions() }
+            if let start {
+                var position = start
+                var first = true
+                while true {
+                    let page = try await store.shardEvents(after: position, checkTrimmed: first)
+                    if page.trimmed {
+                        try await writer.write(SSE.frame(id: nil, event: "trimmed", data: #"{"description":"Some events after Last-Event-ID were trimmed from history; re-read the tasks you follow."}"#))
+                    }
+                    first = false
+                    guard !page.events.isEmpty else { break }
+                    let tasks = try await store.get(Array(Set(page.events.map(\.event.taskId))))
+                    var byId: [String: TaskRecord] = [:]
+                    for task in tasks { byId[task.id] = task }
+                    for (shard, event) in page.events {
+                        try await SSE.sendShardEvent(event, shard: shard, task: byId[event.taskId], wanted: wanted, sent: &sent, baseURL: base, to: &writer)
+                    }
+                    position = page.positions
+                }
+            }
+            for await item in subscription.stream {
+                switch item {
+                case .keepAlive:
+                    try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
+                case .events(let items):
+                    for item in items {
+                        try await SSE.sendShardEvent(item.event, shard: item.shard, task: item.task, wanted: wanted, sent: &sent, baseURL: base, to: &writer)
+                    }
+                }
+            }
+            if let reason = subscription.endReason {
+                try await writer.write(SSE.frame(id: nil, event: "error", data: #"{"description":"\#(reason)"}"#))
+            }
+            try await writer.finish(nil)
+        })
+    }
+}
+
 /// Server-Sent Events framing.
 enum SSE {
     static func frame(id: String?, event: String, data: String) -> ByteBuffer {
@@ -87,6 +161,24 @@ enum SSE {
             if event.isTerminal { return true }
         }
         return false
+    }
+
+    /// Sends one event of the all-tasks stream unless it was sent already (or filtered out); its id is
+    /// every shard's position after it.
+    static func sendShardEvent(
+        _ event: TaskEvent, shard: Int, task: TaskRecord?, wanted: @Sendable (TaskRecord?) -> Bool, sent: inout ShardPositions,
+        baseURL: String, to writer: inout any ResponseBodyWriter
+    ) async throws {
+        guard let position = StreamID(event.id), sent.positions[shard].map({ position > $0 }) ?? true else { return }
+        sent.positions[shard] = position
+        guard wanted(task) else { return }
+        let data: String
+        if let task {
+            data = snapshot(task.asOf(event), baseURL: baseURL, trimmed: false)
+        } else {
+            data = #"{"taskId":"\#(event.taskId)","lifecycleStatus":"\#(event.status.rawValue)","version":\#(event.version)}"#
+        }
+        try await writer.write(frame(id: sent.description, event: event.kind, data: data))
     }
 
     static func snapshot(_ task: TaskRecord, baseURL: String, trimmed: Bool) -> String {
