@@ -3,6 +3,8 @@
 # N lifecycles of create → claim → 10 heartbeats with progress → complete, each phase pipelined
 # with EVALSHA (redis-cli --pipe), with INFO commandstats / INFO cpu deltas per phase.
 #   Lua/tests/measure.sh [N] [stream-node-max-bytes]     (defaults: 1000, Redis's own 4096)
+# Memory: used_memory per finished task, split into "without history" and the event history (the task
+# streams, deleted at the end to measure them exactly).
 set -euo pipefail
 N=${1:-1000}
 NODE_BYTES=${2:-4096}
@@ -59,7 +61,6 @@ def cmd(*args):
         parts.append(b'$%d\r\n%s\r\n' % (len(a), a))
     out.write(b''.join(parts))
 ids = [str(uuid.UUID(int=(i + 1) * 0x1000000000000000000000001)) for i in range(n)]
-if phase == "ids": ids = ids[:100]
 def evalsha(name, keys, args):
     cmd('EVALSHA', sha[name], len(keys), *keys, *args)
 for i, id in enumerate(ids):
@@ -84,7 +85,6 @@ for i, id in enumerate(ids):
 EOF
 }
 echo "Redis $(R INFO server | tr -d '\r' | awk -F: '/^redis_version/ {print $2}'), $N lifecycles, stream-node-max-bytes $NODE_BYTES"
-mem0=$(R INFO memory | tr -d '\r' | awk -F: '/^used_memory:/ {print $2}')
 gen create | phase create "$N"
 gen claim | phase claim "$N"
 gen heartbeat | phase heartbeat $((N * 10))
@@ -102,14 +102,27 @@ echo "  event stream    $stream bytes for $events events"
 for idx in index:updated index:finished; do
   echo "  $idx  $(( $(R MEMORY USAGE "$S$idx" SAMPLES 0) / $(R ZCARD "$S$idx") )) bytes per entry ($(R ZCARD "$S$idx") entries)"
 done
-# bytes per event: a second task stream with one event more than the first N streams, averaged
+# MEMORY USAGE of streams (an estimate; the exact split by used_memory follows below)
 total_streams=0
 for id in $(head -100 "$WORK/ids"); do total_streams=$((total_streams + $(R MEMORY USAGE "${S}task:$id:events" SAMPLES 0))); done
 echo "  avg stream      $((total_streams / 100)) bytes (13 events: created, claimed, 10 heartbeats, completed)"
 for v in $(seq 1 1000); do echo "XADD ${S}probe * kind progress status running version $v progress $((v % 100))"; done | R >/dev/null
-echo "  per event       $(( $(R MEMORY USAGE "$S"probe SAMPLES 0) / 1000 )) bytes (a stream of 1000 progress events / 1000)"
+echo "  marginal event  $(( $(R MEMORY USAGE "$S"probe SAMPLES 0) / 1000 )) bytes (a stream of 1000 progress events / 1000: full nodes, no preallocation)"
 R DEL "$S"probe >/dev/null
-shard_stream=$(R MEMORY USAGE "${S}events" SAMPLES 0)
-echo "  shard stream    $(( shard_stream / $(R XLEN "${S}events") )) bytes per entry ($(R XLEN "${S}events") entries, bounded by MAXLEN ~)"
 mem1=$(R INFO memory | tr -d '\r' | awk -F: '/^used_memory:/ {print $2}')
-echo "  used_memory     $(( (mem1 - mem0 - shard_stream) / N )) bytes per finished task (used_memory delta without the shard stream)"
+# used_memory is exact (allocator sizes), MEMORY USAGE of a stream is an estimate. Split what the N
+# finished tasks hold by deleting, in turn, the N task streams (their event history), the shard stream
+# (bounded by MAXLEN ~, not per task) and everything else (FLUSHALL: hashes, index entries, expiries).
+# The deltas leave out one-off allocations such as the per-command latency histograms.
+events=$(sed "s|.*|XLEN ${S}task:&:events|" "$WORK/ids" | R | awk '{s += $1} END {print s}')
+sed "s|.*|DEL ${S}task:&:events|" "$WORK/ids" | R >/dev/null
+mem2=$(R INFO memory | tr -d '\r' | awk -F: '/^used_memory:/ {print $2}')
+shard_entries=$(R XLEN "${S}events")
+R DEL "${S}events" >/dev/null
+mem3=$(R INFO memory | tr -d '\r' | awk -F: '/^used_memory:/ {print $2}')
+R FLUSHALL SYNC >/dev/null
+mem4=$(R INFO memory | tr -d '\r' | awk -F: '/^used_memory:/ {print $2}')
+echo "  shard stream    $(( (mem2 - mem3) / shard_entries )) bytes per entry ($shard_entries entries, bounded by MAXLEN ~, not per task)"
+echo "  finished task   $(( (mem1 - mem2 + mem3 - mem4) / N )) bytes per task, all of it (used_memory)"
+echo "  without history $(( (mem3 - mem4) / N )) bytes per task (hash, index entries, expiry: all but its event stream)"
+echo "  history         $(( (mem1 - mem2) / N )) bytes per task stream, $(( (mem1 - mem2) / events )) bytes per event ($events events in $N task streams)"
