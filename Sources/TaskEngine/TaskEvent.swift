@@ -71,9 +71,8 @@ public struct TaskEventsPage: Sendable, Hashable {
 extension TaskStore {
     /// The events of task `id` after entry `after` (exclusive; nil = from the start), oldest first.
     ///
-    /// With `checkTrimmed` (a client resuming from its own `Last-Event-ID`), it also asks Redis for the
-    /// newest entry the stream ever trimmed (`XINFO STREAM` max-deleted-entry-id): when that is not
-    /// older than `after`, events the client never saw are gone, and the page says `trimmed`.
+    /// With `checkTrimmed` (a client resuming from its own `Last-Event-ID`), it also asks `XINFO
+    /// STREAM` whether entries the client never saw may have been trimmed (see ``lostEntries``).
     public func events(ofTask id: String, after: StreamID?, count: Int = 1000, checkTrimmed: Bool = false) async throws -> TaskEventsPage {
         let shard = try shard(ofTask: id)
         let key = shard.taskEvents(id)
@@ -86,19 +85,31 @@ extension TaskStore {
         let events = try (replies[0].throwingServerError().array ?? []).compactMap { TaskEvent(entry: $0, taskId: id) }
         var trimmed = false
         if let after, replies.count > 1, let info = replies[1].array {
-            var index = 0
-            while index + 1 < info.count {
-                if info[index].string == "max-deleted-entry-id", let deleted = info[index + 1].string.flatMap(StreamID.init) {
-                    trimmed = deleted > after
-                }
-                index += 2
-            }
+            trimmed = Self.lostEntries(after: after, streamInfo: info)
         }
         return TaskEventsPage(events: events, trimmed: trimmed)
     }
 }
 
 extension TaskStore {
+    /// Whether entries after `after` may be gone: the stream has trimmed something (entries-added
+    /// exceeds its length) and its oldest kept entry is newer than `after`. `MAXLEN ~` trims from
+    /// the oldest end, so anything between the two was trimmed; when nothing lay between, this errs
+    /// on the side of a snapshot, never of a silent gap.
+    static func lostEntries(after: StreamID, streamInfo info: [RESPValue]) -> Bool {
+        var fields: [String: RESPValue] = [:]
+        var index = 0
+        while index + 1 < info.count {
+            if let name = info[index].string { fields[name] = info[index + 1] }
+            index += 2
+        }
+        guard let length = fields["length"]?.int, let added = fields["entries-added"]?.int, added > length else { return false }
+        let oldest = fields["recorded-first-entry-id"]?.string.flatMap(StreamID.init)
+            ?? fields["first-entry"]?.array?.first?.string.flatMap(StreamID.init)
+        guard let oldest else { return true }
+        return after < oldest
+    }
+
     /// The id of task `id`'s newest event; nil when it has none (or no longer exists).
     public func newestEventID(ofTask id: String) async throws -> StreamID? {
         let key = try shard(ofTask: id).taskEvents(id)
@@ -171,14 +182,9 @@ extension TaskStore {
                 events.append((shard.number, event))
                 after.positions[shard.number] = StreamID(event.id)
             }
-            if checkTrimmed, let known = positions.positions[shard.number], let info = replies[index * step + 1].array {
-                var field = 0
-                while field + 1 < info.count {
-                    if info[field].string == "max-deleted-entry-id", let deleted = info[field + 1].string.flatMap(StreamID.init), deleted > known {
-                        trimmed = true
-                    }
-                    field += 2
-                }
+            if checkTrimmed, let known = positions.positions[shard.number], let info = replies[index * step + 1].array,
+               Self.lostEntries(after: known, streamInfo: info) {
+                trimmed = true
             }
         }
         return (events, after, trimmed)
