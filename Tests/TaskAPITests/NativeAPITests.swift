@@ -55,6 +55,27 @@ import Testing
         }
     }
 
+    /// Found while fuzzing against openapi.json: an integer nodeUid was refused as "must be a
+    /// string", and a runAt with a year past 9999 was silently wrapped to another date.
+    @Test func createTakesIntegerNodeUidAndRefusesLongYears() async throws {
+        try await withAPI { client, _, credentials in
+            let headers = credentials.basic(.operator) + jsonContent
+            let created = try await client.execute(uri: "/v1/tasks", method: .post, headers: headers,
+                                                   body: ByteBuffer(string: #"{"commandType":"backup","nodeUid":2}"#))
+            #expect(created.status == .accepted)
+            let taskId = try #require(created.json?["taskId"] as? String)
+            let action = try await client.execute(uri: "/v1/actions/\(taskId)", method: .get, headers: credentials.basic(.viewer))
+            #expect(action.json?["node_uid"] as? String == "2")
+
+            for runAt in ["999999999-01-01T00:00:00Z", "99999-01-01T00:00:00Z", "1-01-01T00:00:00Z"] {
+                let refused = try await client.execute(uri: "/v1/tasks", method: .post, headers: headers,
+                                                       body: ByteBuffer(string: #"{"commandType":"backup","runAt":"\#(runAt)"}"#))
+                #expect(refused.status == .badRequest, "runAt \(runAt)")
+                #expect(refused.json?["type"] as? String == "invalid_field")
+            }
+        }
+    }
+
     @Test func errorsAndAccess() async throws {
         try await withAPI { client, _, credentials in
             let noAuth = try await client.execute(uri: "/v1/tasks", method: .get)

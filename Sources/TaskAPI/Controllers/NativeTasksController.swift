@@ -64,7 +64,13 @@ struct NativeTasksController {
         new.description = try body.string("description")
         new.params = try body.json("params")
         new.objectName = try body.string("objectName", maxLength: 256)
-        new.nodeUid = try body.string("nodeUid", maxLength: 256) ?? body.integer("nodeUid").map(String.init)
+        // Redis Software node uids are strings in some answers and numbers in others: take either.
+        // (Asking for a string first would refuse a number before the integer fallback ran.)
+        if case .number? = body.fields["nodeUid"] {
+            new.nodeUid = try body.integer("nodeUid").map(String.init)
+        } else {
+            new.nodeUid = try body.string("nodeUid", maxLength: 256)
+        }
         if let kind = try body.string("kind", maxLength: 32) {
             guard let value = TaskKind(rawValue: kind) else { throw APIError.badRequest("invalid_field", "kind must be task or state-machine.") }
             new.kind = value

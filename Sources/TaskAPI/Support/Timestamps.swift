@@ -15,6 +15,12 @@ enum Timestamp {
 
     /// Parses ISO-8601 with or without fractional seconds; nil when it is not such a time.
     static func milliseconds(iso8601 text: String) -> Int64? {
+        // RFC 3339 years have four digits. The formatter also takes longer years and silently wraps
+        // them (`999999999-01-01T00:00:00Z` became some other date), so refuse those first.
+        let year = text.utf8.prefix(5)
+        guard year.count == 5, year.prefix(4).allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }),
+              year.last == UInt8(ascii: "-")
+        else { return nil }
         let withFraction = ISO8601DateFormatter()
         withFraction.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         let plain = ISO8601DateFormatter()
