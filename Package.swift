@@ -84,6 +84,11 @@ let package = Package(
             dependencies: ["RedisClient", "RESP", .product(name: "NIOCore", package: "swift-nio")],
             path: "Benchmarks/RedisClientBenchmark"
         ),
+        .executableTarget(
+            name: "TaskLifecycleBenchmark",
+            dependencies: ["TaskEngine", "RedisClient", "RESP", .product(name: "Logging", package: "swift-log")],
+            path: "Benchmarks/TaskLifecycleBenchmark"
+        ),
         .testTarget(
             name: "RESPTests",
             dependencies: [
