@@ -2,6 +2,7 @@ import Foundation
 import RedisClient
 @testable import TaskAPI
 import TaskEngine
+import TaskEvents
 import TestSupport
 import Testing
 
@@ -22,7 +23,7 @@ import Testing
         let redis = try RedisClient(url: "redis://127.0.0.1:1")
         let store = try TaskStore(redis: redis, configuration: TaskEngineConfiguration(keyspace: TaskKeyspace(prefix: "openapi-test")))
         let keys = APIKeyStore(redis: redis, keyspace: store.keyspace)
-        return allEndpoints(APIServices(store: store, keys: keys, authenticator: Authenticator(keys: keys), logger: TestEnvironment.logger))
+        return allEndpoints(APIServices(store: store, keys: keys, authenticator: Authenticator(keys: keys), logger: TestEnvironment.logger), hub: TaskChangeHub(store: store, logger: TestEnvironment.logger))
     }
 
     /// "METHOD path" of every operation in the document, with its `security` when it sets one.
