@@ -48,6 +48,11 @@ final class PubSubHandler: ChannelInboundHandler {
         do {
             try reader.feed(unwrapInboundIn(data))
             while let value = try reader.next() {
+                // With no channel subscribed (yet, or any more), Redis answers PING with a plain +PONG.
+                if case .simpleString("PONG") = value {
+                    pongOutstanding = false
+                    continue
+                }
                 guard case .array(let push) = value, !push.isEmpty else {
                     // Anything else in subscribe mode (an error reply) means we are out of step.
                     context.close(promise: nil)
