@@ -1,0 +1,144 @@
+import RESP
+import RedisClient
+import TaskEngine
+import TestSupport
+import Testing
+
+/// DESIGN.md §2 as a table: a start state built through the store, a call, and either the new
+/// status or the refusal — and for every refusal, not one byte of the shard changed (DEBUG DIGEST-KEY
+/// of every key before and after: `DUMP` and `PEXPIRETIME`, as `DEBUG` is off on a stock Redis 7).
+@Suite struct TransitionTableTests {
+    enum Start: String, CaseIterable, Sendable {
+        case queued, starting, running, impacted, cancelling, commitPhase, completed, failed, cancelled, dismissed
+    }
+
+    enum Call: String, CaseIterable, Sendable {
+        case claim, heartbeat, complete, fail, failLastAttempt, cancel, cancelForce, acknowledge, dismiss, delete
+    }
+
+    /// The expected outcome: a status, or an error code.
+    enum Outcome: Equatable, Sendable {
+        case status(TaskStatus)
+        case refused(TaskEngineError.Code)
+        case deleted
+        case noTask
+    }
+
+    static func expected(_ start: Start, _ call: Call) -> Outcome {
+        let leased: Set<Start> = [.starting, .running, .impacted, .cancelling, .commitPhase]
+        switch call {
+        case .claim:
+            return start == .queued ? .status(.starting) : .noTask
+        case .heartbeat:
+            if start == .cancelling { return .status(.cancelling) }
+            return leased.contains(start) ? .status(.running) : .refused(start == .queued ? .staleLease : .staleLease)
+        case .complete:
+            return leased.contains(start) ? .status(.completed) : .refused(.staleLease)
+        case .fail:
+            if start == .cancelling { return .status(.failed) }
+            return leased.contains(start) ? .status(.queued) : .refused(.staleLease)
+        case .failLastAttempt:
+            return leased.contains(start) ? .status(.failed) : .refused(.staleLease)
+        case .cancel:
+            switch start {
+            case .queued: return .status(.cancelled)
+            case .starting, .running, .impacted, .cancelling: return .status(.cancelling)
+            case .commitPhase: return .refused(.notCancellable)
+            default: return .refused(.wrongStatus)
+            }
+        case .cancelForce:
+            if start == .queued || leased.contains(start) { return .status(.cancelled) }
+            return .refused(.wrongStatus)
+        case .acknowledge:
+            if start == .cancelling { return .status(.cancelled) }
+            return .refused(leased.contains(start) ? .wrongStatus : .staleLease)
+        case .dismiss:
+            return start == .failed ? .status(.dismissed) : .refused(.wrongStatus)
+        case .delete:
+            return [.completed, .failed, .cancelled, .dismissed].contains(start) ? .deleted : .refused(.wrongStatus)
+        }
+    }
+
+    static let cases: [(Start, Call)] = Start.allCases.flatMap { start in Call.allCases.map { (start, $0) } }
+
+    @Test(arguments: cases)
+    func transition(_ start: Start, _ call: Call) async throws {
+        let clock = PinnedClock()
+        try await withStore(clock: clock, configure: { $0.leaseDuration = .seconds(10) }) { store in
+            let retries = call == .fail ? 3 : 1
+            let created = try await store.create(NewTask(commandType: "table", maxAttempts: retries))
+            let id = created.id
+            var token = "never-claimed"
+            if start != .queued {
+                token = try #require(try await store.claim(workerId: "w", commandTypes: ["table"])).leaseToken
+            }
+            switch start {
+            case .queued, .starting: break
+            case .running: _ = try await store.heartbeat(id, Heartbeat(leaseToken: token))
+            case .impacted:
+                clock.advance(by: .seconds(11))
+                #expect(try await store.reapLeases().impacted == 1)
+            case .cancelling:
+                _ = try await store.heartbeat(id, Heartbeat(leaseToken: token))
+                _ = try await store.cancel(id)
+            case .commitPhase: _ = try await store.heartbeat(id, Heartbeat(leaseToken: token, cancellable: false))
+            case .completed: _ = try await store.complete(id, leaseToken: token)
+            case .failed: _ = try await store.fail(id, leaseToken: token, errorCode: "boom", errorMessage: "it broke", retryable: false)
+            case .cancelled: _ = try await store.cancel(id, force: true)
+            case .dismissed:
+                _ = try await store.fail(id, leaseToken: token, errorCode: "boom", errorMessage: "it broke", retryable: false)
+                try await store.dismiss(id)
+            }
+            let before = try #require(try await store.get(id))
+            let digestBefore = try await digest(store)
+            let expected = Self.expected(start, call)
+            do {
+                switch call {
+                case .claim: _ = try await store.claim(workerId: "w2", commandTypes: ["table"])
+                case .heartbeat: _ = try await store.heartbeat(id, Heartbeat(leaseToken: token, progress: 50))
+                case .complete: _ = try await store.complete(id, leaseToken: token)
+                case .fail, .failLastAttempt: _ = try await store.fail(id, leaseToken: token, errorCode: "e", errorMessage: nil)
+                case .cancel: _ = try await store.cancel(id)
+                case .cancelForce: _ = try await store.cancel(id, force: true)
+                case .acknowledge: try await store.acknowledgeCancel(id, leaseToken: token)
+                case .dismiss: try await store.dismiss(id)
+                case .delete: try await store.delete(id)
+                }
+            } catch let error as TaskEngineError {
+                #expect(expected == .refused(error.code), "\(start) \(call): refused with \(error.code)")
+                #expect(try await digest(store) == digestBefore, "\(start) \(call): a refusal wrote something")
+                return
+            }
+            let after = try await store.get(id)
+            switch expected {
+            case .status(let status):
+                #expect(after?.status == status, "\(start) \(call)")
+                if status != before.status || call == .heartbeat {
+                    #expect(after.map { $0.version > before.version } == true, "\(start) \(call): version moves")
+                }
+            case .deleted:
+                #expect(after == nil)
+            case .noTask:
+                #expect(after == before, "\(start) \(call): a claim that found nothing changed the task")
+            case .refused(let code):
+                Issue.record("\(start) \(call): expected a refusal (\(code)), but it went through to \(after?.status.rawValue ?? "gone")")
+            }
+        }
+    }
+
+    /// `DUMP` (hex) and `PEXPIRETIME` of every key of the test's shard, in key order.
+    func digest(_ store: TaskStore) async throws -> [String] {
+        let pattern = store.keyspace.shard(0).base + "*"
+        let keys = try await store.redis.send(RedisCommand("KEYS", [.string(pattern)])).array?.compactMap(\.string).sorted() ?? []
+        var digests: [String] = []
+        for key in keys {
+            let replies = try await store.redis.pipeline([
+                RedisCommand("DUMP", [.string(key)], keys: [key]), RedisCommand("PEXPIRETIME", [.string(key)], keys: [key]),
+            ])
+            var dump = ""
+            if case .bulkString(let bytes) = replies[0] { dump = bytes.readableBytesView.map { String($0, radix: 16) }.joined() }
+            digests.append("\(key)=\(dump) expires=\(replies[1].int ?? -3)")
+        }
+        return digests
+    }
+}
