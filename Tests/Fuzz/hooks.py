@@ -13,9 +13,20 @@ MAX_CLAIM_WAIT = 0.2
 FUZZ_ADMIN_KEY = os.environ.get("TASKD_FUZZ_ADMIN_KEY", "")
 
 
+# GET /v1/tasks/{taskId} with If-None-Match and `Prefer: wait=<s>` long-polls up to 60 s when the
+# task does not change, which it never does in a fuzz run; like claims, keep the wait short.
+MAX_PREFER_WAIT = "wait=0"
+
+
 @schemathesis.hook
 def before_call(context, case, kwargs):
     path = case.operation.path
+    headers = case.headers or {}
+    prefer = headers.get("Prefer")
+    if path == "/v1/tasks/{taskId}" and isinstance(prefer, str) and prefer.startswith("wait="):
+        digits = prefer[len("wait="):]
+        if digits.isdigit() and 0 < int(digits) <= 60:
+            case.headers["Prefer"] = MAX_PREFER_WAIT
     if path == "/v1/apikeys/{key}" and FUZZ_ADMIN_KEY and (case.path_parameters or {}).get("key") == FUZZ_ADMIN_KEY:
         case.path_parameters["key"] = FUZZ_ADMIN_KEY + "-not"
     if path != "/v1/workers/claim" or not isinstance(case.body, dict):
