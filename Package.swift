@@ -74,6 +74,15 @@ let package = Package(
             dependencies: ["RedisClient", "RESP", .product(name: "NIOCore", package: "swift-nio")],
             path: "Benchmarks/RedisClientBenchmark"
         ),
+        .executableTarget(
+            name: "HTTPLifecycleBenchmark",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Benchmarks/HTTPLifecycleBenchmark"
+        ),
         .testTarget(
             name: "RESPTests",
             dependencies: [
