@@ -276,7 +276,7 @@ let results = await withTaskGroup(of: WorkerResult.self) { group in
 }
 let elapsed = ContinuousClock.now - started
 let seconds = Double(nanoseconds(elapsed)) / 1e9
-for connection in connections { try? await connection.channel.close() }
+for connection in connections { try? await connection.channel.close().get() }
 try await group.shutdownGracefully()
 
 let lifecycles = results.reduce(0) { $0 + $1.lifecycles }
