@@ -89,6 +89,15 @@ let package = Package(
             dependencies: ["TaskEngine", "RedisClient", "RESP", .product(name: "Logging", package: "swift-log")],
             path: "Benchmarks/TaskLifecycleBenchmark"
         ),
+        .executableTarget(
+            name: "HTTPLifecycleBenchmark",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Benchmarks/HTTPLifecycleBenchmark"
+        ),
         .testTarget(
             name: "RESPTests",
             dependencies: [

@@ -8,9 +8,32 @@ enum Timestamp {
         var time = time_t(seconds)
         var parts = tm()
         gmtime_r(&time, &parts)
-        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-                      Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1, Int(parts.tm_mday),
-                      Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), Int(millis))
+        // By hand: String(format:) goes through CoreFoundation and was ~5% of a task read's CPU.
+        var text = ""
+        text.reserveCapacity(24)
+        append(Int(parts.tm_year) + 1900, digits: 4, to: &text)
+        text.append("-")
+        append(Int(parts.tm_mon) + 1, digits: 2, to: &text)
+        text.append("-")
+        append(Int(parts.tm_mday), digits: 2, to: &text)
+        text.append("T")
+        append(Int(parts.tm_hour), digits: 2, to: &text)
+        text.append(":")
+        append(Int(parts.tm_min), digits: 2, to: &text)
+        text.append(":")
+        append(Int(parts.tm_sec), digits: 2, to: &text)
+        text.append(".")
+        append(Int(millis), digits: 3, to: &text)
+        text.append("Z")
+        return text
+    }
+
+    /// `value` in decimal, zero-padded to at least `digits` (as `%0<digits>d`).
+    private static func append(_ value: Int, digits: Int, to text: inout String) {
+        let decimal = String(abs(value))
+        if value < 0 { text.append("-") }
+        if decimal.utf8.count < digits { text.append(String(repeating: "0", count: digits - decimal.utf8.count - (value < 0 ? 1 : 0))) }
+        text.append(decimal)
     }
 
     /// Parses ISO-8601 with or without fractional seconds; nil when it is not such a time.
