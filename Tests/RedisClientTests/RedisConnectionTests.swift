@@ -75,12 +75,13 @@ import Testing
             let started = ContinuousClock.now
             await #expect {
                 try await redis.withDedicatedConnection(forSlot: nil) { connection in
-                    _ = try await connection.send(RedisCommand("BLPOP", [.string(key), "5"], keys: [key]))
+                    _ = try await connection.send(RedisCommand("BLPOP", [.string(key), "30"], keys: [key]))
                 }
             } throws: { error in
                 (error as? RedisClientError)?.code == .commandTimeout
             }
-            #expect(ContinuousClock.now - started < .seconds(2))
+            // Long before Redis would have answered (30 s); generous, so a loaded machine cannot fail it.
+            #expect(ContinuousClock.now - started < .seconds(20))
             // The timed-out connection is gone; the client still works.
             let pong = try await redis.send(.ping())
             #expect(pong == .simpleString("PONG"))

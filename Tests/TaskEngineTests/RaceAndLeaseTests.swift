@@ -88,7 +88,7 @@ import Testing
             clock.advance(by: .seconds(11))
             #expect(try await store.reapLeases().impacted == 1)
             #expect(try await store.get(id)?.status == .impacted)
-            #expect(try await store.heartbeat(id, Heartbeat(leaseToken: first.leaseToken)).status == .running)
+            #expect(try await store.heartbeat(id, Heartbeat(leaseToken: first.leaseToken, cancellable: false)).status == .running)
 
             // Lease (10 s) and grace (one lease) both pass: re-queued for attempt 2 after 2 s of backoff.
             clock.advance(by: .seconds(11))
@@ -103,6 +103,7 @@ import Testing
             clock.advance(by: .seconds(2))
             let second = try #require(try await store.claim(workerId: "w2", commandTypes: ["lease"]))
             #expect(second.attempt == 2)
+            #expect(try await store.get(id)?.cancellable == true, "a new attempt starts outside any commit phase")
 
             // The last attempt's lease is lost too: failed, worker_lost.
             clock.advance(by: .seconds(11))
