@@ -27,8 +27,9 @@ import Testing
                 try await Task.sleep(for: .milliseconds(20))
             }
             #expect(sawUnavailable)
-            // Failing must be quick: taskd turns it into a 503 within a second.
-            #expect(ContinuousClock.now - started < .seconds(2))
+            // Failing must be quick (taskd answers 503 at once): well under the 5 s command timeout,
+            // with room for a loaded machine.
+            #expect(ContinuousClock.now - started < .seconds(4))
 
             let second = try RedisServerProcess(port: port)
             let recovered = try await eventually { try await redis.send(.ping()) == .simpleString("PONG") }
