@@ -1,4 +1,3 @@
-import Foundation
 import RESP
 
 /// A worker's report (DESIGN.md §4.2): the lease is always renewed; the rest only when given.
@@ -135,9 +134,12 @@ extension TaskStore {
         try InputCheck.word(token, "leaseToken", length: 1...128)
     }
 
-    /// `50`, `12.5`: as short as the number allows, never an exponent.
+    /// `50`, `12.5`: at most three decimals, as short as the number allows, never an exponent
+    /// (Swift prints an exponent only below 1e-4, and rounding to 0.001 keeps clear of that).
+    /// Called on every heartbeat: no `String(format:)` or regex on this path.
     static func formatProgress(_ progress: Double) -> String {
-        if progress == progress.rounded() { return String(Int(progress)) }
-        return String(format: "%.3f", progress).replacingOccurrences(of: #"\.?0+$"#, with: "", options: .regularExpression)
+        let rounded = (progress * 1000).rounded() / 1000
+        if rounded == rounded.rounded() { return String(Int(rounded)) }
+        return String(rounded)
     }
 }
