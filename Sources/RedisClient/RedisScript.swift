@@ -11,10 +11,7 @@ public struct RedisScript: Sendable, Hashable {
     public init(name: String, source: String) {
         self.name = name
         self.source = source
-        self.sha1 = Insecure.SHA1.hash(data: Array(source.utf8)).map { byte in
-            let hex = String(byte, radix: 16)
-            return byte < 16 ? "0" + hex : hex
-        }.joined()
+        self.sha1 = Hex.encode(Array(Insecure.SHA1.hash(data: Array(source.utf8))))
     }
 }
 

@@ -121,10 +121,7 @@ public struct APIKeyStore: Sendable {
     }
 
     static func digest(salt: String, secret: String) -> String {
-        SHA256.hash(data: Array((salt + ":" + secret).utf8)).map { byte in
-            let hex = String(byte, radix: 16)
-            return byte < 16 ? "0" + hex : hex
-        }.joined()
+        Hex.encode(Array(SHA256.hash(data: Array((salt + ":" + secret).utf8))))
     }
 
     /// Compares without stopping at the first difference, so timing tells nothing about the secret.
@@ -138,10 +135,6 @@ public struct APIKeyStore: Sendable {
 
     static func randomHex(bytes: Int) -> String {
         var generator = SystemRandomNumberGenerator()
-        return (0..<bytes).map { _ in
-            let byte = UInt8.random(in: 0...255, using: &generator)
-            let hex = String(byte, radix: 16)
-            return byte < 16 ? "0" + hex : hex
-        }.joined()
+        return Hex.encode((0..<bytes).map { _ in UInt8.random(in: 0...255, using: &generator) })
     }
 }

@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import HTTPTypes
 import Synchronization
+import RedisClient
 import TaskEngine
 
 /// Checks credentials against the API keys in Redis and the route's access rule.
@@ -41,7 +42,7 @@ final class Authenticator: Sendable {
     }
 
     private func verify(_ credentials: Credentials) async throws -> APIKey? {
-        let digest = Self.hex(SHA256.hash(data: Array((credentials.key + "\u{0}" + credentials.secret).utf8)))
+        let digest = Hex.encode(Array(SHA256.hash(data: Array((credentials.key + "\u{0}" + credentials.secret).utf8))))
         let now = ContinuousClock.now
         if let hit = cache.withLock({ $0[digest] }), hit.until > now { return hit.key }
         guard let key = try await keys.verify(key: credentials.key, secret: credentials.secret) else { return nil }
@@ -50,21 +51,6 @@ final class Authenticator: Sendable {
             cache[digest] = (key, now + Self.cacheLifetime)
         }
         return key
-    }
-
-    /// Lower-case hex of a digest. Runs on every authenticated request: `String(format: "%02x")` per byte
-    /// cost more than the rest of the credential check together.
-    static func hex(_ digest: SHA256.Digest) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        return String(unsafeUninitializedCapacity: SHA256.byteCount * 2) { buffer in
-            var index = 0
-            for byte in digest {
-                buffer[index] = digits[Int(byte >> 4)]
-                buffer[index + 1] = digits[Int(byte & 0x0f)]
-                index += 2
-            }
-            return index
-        }
     }
 
     static func roles(for access: Access) -> String {
