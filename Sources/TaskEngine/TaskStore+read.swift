@@ -23,6 +23,12 @@ extension TaskStore {
         return tasks
     }
 
+    /// Several tasks by id (duplicates asked once), in one pipelined round trip; missing ones absent.
+    public func tasksById<Ids: Sequence>(_ ids: Ids) async throws -> [String: TaskRecord] where Ids.Element == String {
+        let tasks = try await get(Array(Set(ids)))
+        return Dictionary(tasks.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+    }
+
     /// Tasks matching `query`, newest update first, one page at a time.
     public func list(_ query: TaskQuery) async throws -> TaskPage {
         try InputCheck.range(query.limit, "limit", TaskQuery.limitRange)
@@ -47,9 +53,7 @@ extension TaskStore {
         while found.count < query.limit, scanned < Self.listScanBudget {
             let (entries, exhausted) = try await nextIndexEntries(after: position, since: query.updatedSince, batch: batch)
             if entries.isEmpty { return TaskPage(tasks: found, nextCursor: nil) }
-            let tasks = try await get(entries.map(\.id))
-            var byId: [String: TaskRecord] = [:]
-            for task in tasks { byId[task.id] = task }
+            let byId = try await tasksById(entries.map(\.id))
             for entry in entries {
                 scanned += 1
                 position = entry

@@ -91,9 +91,7 @@ final class AllTasksFeed: Sendable {
     }
 
     private func deliver(_ events: [(shard: Int, event: TaskEvent)]) async throws {
-        let tasks = try await store.get(Array(Set(events.map(\.event.taskId))))
-        var byId: [String: TaskRecord] = [:]
-        for task in tasks { byId[task.id] = task }
+        let byId = try await store.tasksById(events.map(\.event.taskId))
         broadcast(.events(events.map { AllTasksEvent(shard: $0.shard, event: $0.event, task: byId[$0.event.taskId]) }))
     }
 

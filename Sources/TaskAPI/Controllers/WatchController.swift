@@ -114,9 +114,7 @@ extension WatchController {
                     }
                     first = false
                     guard !page.events.isEmpty else { break }
-                    let tasks = try await store.get(Array(Set(page.events.map(\.event.taskId))))
-                    var byId: [String: TaskRecord] = [:]
-                    for task in tasks { byId[task.id] = task }
+                    let byId = try await store.tasksById(page.events.map(\.event.taskId))
                     for (shard, event) in page.events {
                         try await SSE.sendShardEvent(event, shard: shard, task: byId[event.taskId], wanted: wanted, sent: &sent, baseURL: base, to: &writer)
                     }
