@@ -3,36 +3,38 @@ import NIOCore
 import NIOSSL
 import RESP
 import ServiceLifecycle
+import Synchronization
 
-/// The Redis client: pooled, pipelined connections routed by hash slot, pub/sub, and scripts.
+/// The Redis client: pooled, pipelined connections routed by hash slot, pub/sub, and scripts, for a
+/// standalone server or a Redis Cluster alike (``RedisRouter`` finds out which from the first answer).
 ///
 /// It is a `Service`: run it (in a `ServiceGroup`, or with ``withRunning(_:)``) before sending.
 /// While Redis is away, calls fail fast with `RedisClientError.unavailable`, and the client
-/// reconnects by itself when Redis returns.
+/// reconnects by itself when Redis returns. In a cluster, `MOVED`, `ASK`, `TRYAGAIN`, `CLUSTERDOWN`
+/// and an unreachable master are retried (within ``RedisConfiguration/clusterRetryTimeout``) while
+/// the client learns the new slot map, so a failover or a resharding does not reach callers.
 public final class RedisClient: RedisCommandExecutor, Service, Sendable {
     public let configuration: RedisConfiguration
-    public let router: any RedisRouter
-    public let subscriber: RedisSubscriber
-    private let logger: Logger
+    public let router: RedisRouter
+    let logger: Logger
+    /// Sources of the scripts run so far by SHA1: a node that answers `NOSCRIPT` (a new master after
+    /// a failover, a restart, the target of an `ASK`) gets the script loaded and the call repeated.
+    let scriptSources = Mutex<[String: String]>([:])
 
     public convenience init(url: String, logger: Logger = Logger(label: "redis")) throws {
         try self.init(configuration: RedisConfiguration(url: url), logger: logger)
     }
 
     public init(configuration: RedisConfiguration, logger: Logger = Logger(label: "redis")) throws {
-        guard let endpoint = configuration.endpoints.first else {
-            throw RedisClientError(.invalidURL, "no Redis endpoint configured")
-        }
-        guard configuration.endpoints.count == 1 else {
-            throw RedisClientError(.invalidURL, "several seed nodes name a Redis Cluster, which this client cannot route to yet; give one redis:// URL")
-        }
         let tlsContext = try configuration.tls.map(Self.makeTLSContext)
         self.configuration = configuration
         self.logger = logger
-        self.router = StandaloneRouter(
-            pool: RedisConnectionPool(endpoint: endpoint, configuration: configuration, tlsContext: tlsContext, logger: logger))
-        self.subscriber = RedisSubscriber(endpoint: endpoint, configuration: configuration, tlsContext: tlsContext, logger: logger)
+        self.router = try RedisRouter(configuration: configuration, tlsContext: tlsContext, logger: logger)
     }
+
+    /// Pub/sub for plain channels (published cluster-wide); see ``subscribeOnEveryMaster(patterns:_:)``
+    /// for keyspace notifications, which each cluster node publishes only to its own subscribers.
+    public var subscriber: RedisSubscriber { router.seed.subscriber }
 
     static func makeTLSContext(_ tls: RedisConfiguration.TLS) throws -> NIOSSLContext {
         var tlsConfiguration = TLSConfiguration.makeClientConfiguration()
@@ -50,12 +52,7 @@ public final class RedisClient: RedisCommandExecutor, Service, Sendable {
     }
 
     public func run() async throws {
-        try await withThrowingDiscardingTaskGroup { group in
-            for pool in router.pools {
-                group.addTask { try await pool.run() }
-            }
-            group.addTask { try await self.subscriber.run() }
-        }
+        await router.run()
     }
 
     /// Runs the client for the duration of `body`, then shuts it down.
@@ -68,38 +65,74 @@ public final class RedisClient: RedisCommandExecutor, Service, Sendable {
     }
 
     public func send(_ command: RedisCommand) async throws -> RESPValue {
-        try await router.pool(forSlot: command.hashSlot()).send(command)
+        let slot = try command.hashSlot()
+        let node = try router.node(forSlot: slot)
+        do {
+            return try await node.pool.send(command)
+        } catch {
+            return try await recover(command, slot: slot, node: node, error: error)
+        }
     }
 
-    public func pipeline(_ commands: [RedisCommand]) async throws -> [RESPValue] {
-        let pools = try commands.map { try router.pool(forSlot: $0.hashSlot()) }
-        guard let first = pools.first else { return [] }
-        if pools.allSatisfy({ $0 === first }) {
-            return try await first.pipeline(commands)
-        }
-        // Commands for different nodes: one pipeline per node, run concurrently, replies put back in order.
-        var groups: [ObjectIdentifier: (pool: RedisConnectionPool, indices: [Int])] = [:]
-        for (index, pool) in pools.enumerated() {
-            groups[ObjectIdentifier(pool), default: (pool, [])].indices.append(index)
-        }
-        return try await withThrowingTaskGroup(of: ([Int], [RESPValue]).self) { group in
-            for (pool, indices) in groups.values {
-                group.addTask { (indices, try await pool.pipeline(indices.map { commands[$0] })) }
+    /// Runs `script` with `EVALSHA`, loading it wherever Redis does not know it yet.
+    public func evalScript(_ script: RedisScript, keys: [String], arguments: [RESPArgument]) async throws -> RESPValue {
+        remember([script])
+        return try await send(.evalsha(script.sha1, keys: keys, arguments: arguments))
+    }
+
+    /// Loads scripts into every master ahead of their first call, so no `EVALSHA` pays for a `NOSCRIPT`.
+    public func loadScripts(_ scripts: [RedisScript]) async throws {
+        remember(scripts)
+        for node in try await masters() {
+            let replies = try await node.pool.pipeline(scripts.map { RedisCommand("SCRIPT", ["LOAD", .string($0.source)]) })
+            for (script, reply) in zip(scripts, replies) {
+                if case .error(let message) = reply {
+                    throw RedisClientError(.unexpectedReply, "Redis at \(node.endpoint) refused script \(script.name)", underlying: RedisServerError(message: message))
+                }
             }
-            var replies = [RESPValue](repeating: .null, count: commands.count)
-            for try await (indices, values) in group {
-                for (index, value) in zip(indices, values) { replies[index] = value }
-            }
-            return replies
         }
+    }
+
+    func remember(_ scripts: [RedisScript]) {
+        scriptSources.withLock { sources in
+            for script in scripts where sources[script.sha1] == nil { sources[script.sha1] = script.source }
+        }
+    }
+
+    /// The masters that serve slots now: every node of a cluster that holds data, or the one server.
+    /// Waits (at most a connect plus a command timeout) until the client knows which it is.
+    public func masters() async throws -> [RedisNode] {
+        try await router.awaitTopology(timeout: retryBudget)
+        return router.masters
+    }
+
+    /// Whether the client talks to a Redis Cluster; waits until it knows, like ``masters()``.
+    public func isCluster() async throws -> Bool {
+        try await router.awaitTopology(timeout: retryBudget)
+        return router.isCluster
+    }
+
+    var retryBudget: Duration {
+        .nanoseconds(configuration.connectTimeout.nanoseconds + configuration.commandTimeout.nanoseconds)
     }
 
     /// A connection for blocking commands on the node that owns `slot`, held for the duration of `body`.
+    /// A `MOVED` met inside teaches the router the slot's new owner; the caller retries.
     public func withDedicatedConnection<T: Sendable>(forSlot slot: Int?, _ body: (RedisConnection) async throws -> T) async throws -> T {
-        try await router.pool(forSlot: slot).withDedicatedConnection(body)
+        let node = try router.node(forSlot: slot)
+        do {
+            return try await node.pool.withDedicatedConnection(body)
+        } catch let error as RedisServerError {
+            if let redirect = ClusterRedirect(error, from: node.endpoint), redirect.kind == .moved { router.learn(redirect) }
+            throw error
+        } catch let error as RedisClientError where error.code == .unavailable || error.code == .connectionClosed {
+            router.requestRefresh()
+            throw error
+        }
     }
 
     /// Subscribes for the duration of `body`; see ``RedisSubscriber/subscribe(channels:patterns:_:)``.
+    /// Plain channels reach every subscriber of a cluster, so one node's subscription is enough.
     public func subscribe<T: Sendable>(
         channels: [String] = [],
         patterns: [String] = [],

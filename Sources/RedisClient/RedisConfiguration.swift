@@ -38,6 +38,10 @@ public struct RedisConfiguration: Sendable {
     public var maxDedicatedConnections: Int
     /// `CLIENT SETNAME` for every connection, so operators can tell taskd's connections apart.
     public var clientName: String?
+    /// How long a cluster command may keep being redirected or retried (a failover, a slot being
+    /// migrated) before its error reaches the caller. Cover the cluster's `cluster-node-timeout`
+    /// plus an election to ride out a failover.
+    public var clusterRetryTimeout: Duration
 
     public init(
         endpoints: [Endpoint] = [Endpoint(host: "127.0.0.1", port: 6379)],
@@ -49,7 +53,8 @@ public struct RedisConfiguration: Sendable {
         commandTimeout: TimeAmount = .seconds(5),
         poolSize: Int = 4,
         maxDedicatedConnections: Int = 64,
-        clientName: String? = nil
+        clientName: String? = nil,
+        clusterRetryTimeout: Duration = .seconds(10)
     ) {
         self.endpoints = endpoints
         self.username = username
@@ -61,6 +66,7 @@ public struct RedisConfiguration: Sendable {
         self.poolSize = poolSize
         self.maxDedicatedConnections = maxDedicatedConnections
         self.clientName = clientName
+        self.clusterRetryTimeout = clusterRetryTimeout
     }
 
     /// Parses one URL or a comma-separated list of seed URLs; the credentials, database and TLS

@@ -15,28 +15,44 @@ struct ReadyTaskWatcher: Service {
     func run() async {
         await store.readyTasks.watch {
             await cancelWhenGracefulShutdown {
-                var failing = false
-                while !Task.isCancelled {
-                    do {
-                        try await store.redis.withDedicatedConnection(forSlot: nil) { connection in
-                            try await watch(on: connection)
-                        }
-                    } catch {
-                        if !failing && !Task.isCancelled {
-                            store.logger.warning("ready-task watcher lost Redis; retrying", metadata: ["error": "\(error)"])
-                        }
-                        failing = true
-                        // Claims cannot trust the bell meanwhile: let them look for themselves.
-                        store.readyTasks.ring()
-                        try? await Task.sleep(for: .seconds(1))
+                let streams = store.keyspace.shards.map(\.events)
+                // One XREAD may name keys of one slot only in a cluster: there, one reader per shard
+                // (each on the master that owns it); on one server, one reader for all.
+                let groups: [[String]]
+                do {
+                    groups = try await store.redis.isCluster() ? streams.map { [$0] } : [streams]
+                } catch {
+                    groups = [streams]
+                }
+                await withDiscardingTaskGroup { group in
+                    for streams in groups {
+                        group.addTask { await keepWatching(streams) }
                     }
                 }
             }
         }
     }
 
-    private func watch(on connection: RedisConnection) async throws {
-        let streams = store.keyspace.shards.map(\.events)
+    private func keepWatching(_ streams: [String]) async {
+        var failing = false
+        while !Task.isCancelled {
+            do {
+                try await store.redis.withDedicatedConnection(forSlot: HashSlot.of(streams[0])) { connection in
+                    try await watch(streams, on: connection)
+                }
+            } catch {
+                if !failing && !Task.isCancelled {
+                    store.logger.warning("ready-task watcher lost Redis; retrying", metadata: ["error": "\(error)"])
+                }
+                failing = true
+                // Claims cannot trust the bell meanwhile: let them look for themselves.
+                store.readyTasks.ring()
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
+    }
+
+    private func watch(_ streams: [String], on connection: RedisConnection) async throws {
         // Start after each stream's newest entry: whatever is queued later wakes the claims.
         var lastIds = try await connection.pipeline(streams.map { RedisCommand("XREVRANGE", [.string($0), "+", "-", "COUNT", "1"], keys: [$0]) })
             .map { reply in (try reply.throwingServerError().array?.first?.array?.first?.string) ?? "0-0" }

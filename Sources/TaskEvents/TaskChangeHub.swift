@@ -30,9 +30,7 @@ public final class TaskChangeHub: Service, Sendable {
     public var configurationProblem: String? { problem.withLock { $0 } }
 
     public func run() async {
-        let complaint = await KeyspaceNotifications.ensure(store.redis)
-        problem.withLock { $0 = complaint }
-        if let complaint { logger.warning("\(complaint)") }
+        await checkNotifications()
         await cancelWhenGracefulShutdown {
             async let allTasksFeed: Void = self.allTasks.run()
             while !Task.isCancelled {
@@ -54,9 +52,20 @@ public final class TaskChangeHub: Service, Sendable {
         allTasks.endAll("taskd is shutting down")
     }
 
+    /// Checks (and where allowed, turns on) keyspace notifications on every master.
+    private func checkNotifications() async {
+        let complaint = await KeyspaceNotifications.ensure(store.redis)
+        let previous = problem.withLock { problem in
+            defer { problem = complaint }
+            return problem
+        }
+        if let complaint, complaint != previous { logger.warning("\(complaint)") }
+    }
+
     private func listen() async throws {
         let pattern = store.keyspace.eventsNotificationPattern(database: store.redis.configuration.database)
-        try await store.redis.subscribe(patterns: [pattern]) { events in
+        var checkedTopology = store.redis.router.topologyVersion
+        try await store.redis.subscribeOnEveryMaster(patterns: [pattern]) { events in
             for await event in events {
                 switch event {
                 case .message(let message):
@@ -68,6 +77,12 @@ public final class TaskChangeHub: Service, Sendable {
                 case .gap:
                     for feed in feeds.withLock({ Array($0.values) }) { feed.doorbell.ring() }
                     allTasks.doorbell.ring()
+                    // A new master (a promoted replica) may not publish notifications yet.
+                    let topology = store.redis.router.topologyVersion
+                    if topology != checkedTopology {
+                        checkedTopology = topology
+                        await checkNotifications()
+                    }
                 }
             }
         }

@@ -25,17 +25,20 @@ struct HealthController {
         try jsonResponse(Health(status: "ok"))
     }
 
-    /// Ready when Redis answers and knows every lifecycle script.
+    /// Ready when Redis (every master of a cluster) answers and knows every lifecycle script.
     @Sendable func ready(_ request: Request, context: AppRequestContext) async throws -> Response {
         let scripts = services.store.scripts.all
         var problems: [String] = []
         do {
-            let reply = try await services.store.redis.send(RedisCommand("SCRIPT", ["EXISTS"] + scripts.map { .string($0.sha1) }))
-            let missing = zip(scripts, reply.array ?? []).filter { $0.1.int != 1 }.map(\.0.name)
-            if !missing.isEmpty {
-                // Load them now: a Redis restart or SCRIPT FLUSH dropped them.
+            var missing = 0
+            for node in try await services.store.redis.masters() {
+                let reply = try await node.pool.send(RedisCommand("SCRIPT", ["EXISTS"] + scripts.map { .string($0.sha1) }))
+                missing += zip(scripts, reply.array ?? []).filter { $0.1.int != 1 }.count
+            }
+            if missing > 0 {
+                // Load them now: a Redis restart, a failover or SCRIPT FLUSH dropped them.
                 try await services.store.loadScripts()
-                problems.append("Redis had lost \(missing.count) lifecycle scripts; they were loaded again.")
+                problems.append("Redis had lost \(missing) lifecycle scripts; they were loaded again.")
             }
         } catch {
             return try jsonResponse(Health(status: "unavailable", problems: ["Redis is not reachable: \(APIError(error).message)"]), status: .serviceUnavailable)

@@ -1,0 +1,141 @@
+import RESP
+
+/// What to do after a command failed in a way that says it never ran: try where, after how long.
+extension RedisClient {
+    /// Retries a command that Redis (or the client) refused without running it: redirected
+    /// (`MOVED`, `ASK`), asked to wait (`TRYAGAIN` while a slot migrates, `CLUSTERDOWN` while a
+    /// failover runs), a script the node did not know (`NOSCRIPT`), or, in a cluster, a master that
+    /// cannot be reached until the slot map names its replacement. Anything else is the caller's.
+    /// A command whose connection broke while it was in flight (`connectionClosed`) may have run,
+    /// so it is never repeated.
+    func recover(_ command: RedisCommand, slot: Int?, node: RedisNode, error: any Error) async throws -> RESPValue {
+        let deadline = ContinuousClock.now + configuration.clusterRetryTimeout
+        var node = node
+        var error = error
+        var asking = false
+        var scriptLoaded = false
+        for attempt in 1...32 {
+            var delay: Duration = .zero
+            switch error {
+            case let serverError as RedisServerError:
+                if let redirect = ClusterRedirect(serverError, from: node.endpoint) {
+                    if redirect.kind == .moved { router.learn(redirect) }
+                    node = router.node(at: redirect.endpoint)
+                    asking = redirect.kind == .ask
+                } else if serverError.prefix == "NOSCRIPT", !scriptLoaded, let source = scriptSource(of: command) {
+                    // Loaded on exactly the node that said it lacks it (it may be an ASK target).
+                    _ = try await node.pool.send(RedisCommand("SCRIPT", ["LOAD", .string(source)]))
+                    scriptLoaded = true
+                } else if serverError.prefix == "TRYAGAIN" || serverError.prefix == "CLUSTERDOWN" {
+                    if serverError.prefix == "CLUSTERDOWN" { router.requestRefresh() }
+                    delay = .milliseconds(min(20 * attempt, 200))
+                    asking = false
+                    node = try router.node(forSlot: slot)
+                } else {
+                    throw error
+                }
+            case let clientError as RedisClientError
+            where router.isCluster && (clientError.code == .unavailable || (clientError.code == .shutdown && node.isRetired)):
+                router.requestRefresh()
+                delay = .milliseconds(min(50 * attempt, 250))
+                asking = false
+            default:
+                throw error
+            }
+            guard ContinuousClock.now + delay < deadline else { throw error }
+            if delay > .zero {
+                try await Task.sleep(for: delay)
+                if case .some = error as? RedisClientError {
+                    do { node = try router.node(forSlot: slot) } catch let next { error = next; continue }
+                }
+            }
+            do {
+                if asking {
+                    // ASKING holds for the next command on the same connection only: send both together.
+                    let replies = try await node.pool.connection().pipeline([RedisCommand("ASKING"), command])
+                    return try replies[1].throwingServerError()
+                }
+                return try await node.pool.send(command)
+            } catch let next {
+                error = next
+            }
+        }
+        throw error
+    }
+
+    private func scriptSource(of command: RedisCommand) -> String? {
+        guard command.name == "EVALSHA", command.arguments.count > 1, case .string(let sha) = command.arguments[1] else { return nil }
+        return scriptSources.withLock { $0[sha] }
+    }
+
+    public func pipeline(_ commands: [RedisCommand]) async throws -> [RESPValue] {
+        guard !commands.isEmpty else { return [] }
+        var replies: [RESPValue]
+        if router.isCluster {
+            replies = try await pipelinePerNode(commands)
+        } else {
+            replies = try await router.seed.pool.pipeline(commands)
+        }
+        // Replies that say "not here" or "not now" are sent again one by one, with recovery.
+        for index in replies.indices {
+            guard case .error(let message) = replies[index], Self.isRetryable(RedisServerError(message: message)) else { continue }
+            do {
+                replies[index] = try await send(commands[index])
+            } catch let error as RedisServerError {
+                replies[index] = .error(error.message)
+            }
+        }
+        return replies
+    }
+
+    static func isRetryable(_ error: RedisServerError) -> Bool {
+        switch error.prefix {
+        case "MOVED", "ASK", "TRYAGAIN", "CLUSTERDOWN": true
+        default: false
+        }
+    }
+
+    /// One pipeline per node, run concurrently, replies put back in order. A node that cannot be
+    /// reached (or a slot without a master) sends its commands one by one through ``send(_:)``.
+    private func pipelinePerNode(_ commands: [RedisCommand]) async throws -> [RESPValue] {
+        var groups: [ObjectIdentifier: (node: RedisNode?, indices: [Int])] = [:]
+        var unrouted: [Int] = []
+        for (index, command) in commands.enumerated() {
+            let slot = try command.hashSlot()
+            if let node = try? router.node(forSlot: slot) {
+                groups[ObjectIdentifier(node), default: (node, [])].indices.append(index)
+            } else {
+                unrouted.append(index)
+            }
+        }
+        if !unrouted.isEmpty { groups[ObjectIdentifier(RedisClient.self)] = (nil, unrouted) }
+        return try await withThrowingTaskGroup(of: ([Int], [RESPValue]).self) { group in
+            for (node, indices) in groups.values {
+                group.addTask {
+                    let batch = indices.map { commands[$0] }
+                    if let node {
+                        do {
+                            return (indices, try await node.pool.pipeline(batch))
+                        } catch let error as RedisClientError where error.code == .unavailable || error.code == .shutdown {
+                            // Never sent: fall through to one-by-one sending with recovery.
+                        }
+                    }
+                    var values: [RESPValue] = []
+                    for command in batch {
+                        do {
+                            values.append(try await self.send(command))
+                        } catch let error as RedisServerError {
+                            values.append(.error(error.message))
+                        }
+                    }
+                    return (indices, values)
+                }
+            }
+            var replies = [RESPValue](repeating: .null, count: commands.count)
+            for try await (indices, values) in group {
+                for (index, value) in zip(indices, values) { replies[index] = value }
+            }
+            return replies
+        }
+    }
+}
