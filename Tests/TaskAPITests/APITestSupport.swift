@@ -26,7 +26,7 @@ func withAPI<T: Sendable>(
     _ body: @Sendable (any TestClientProtocol, TaskStore, TestCredentials) async throws -> T
 ) async throws -> T {
     try await withClient { redis in
-        let keyspace = try TaskKeyspace(prefix: TestEnvironment.uniquePrefix("api"))
+        let keyspace = try TaskKeyspace(prefix: TestEnvironment.uniquePrefix("api"), shardCount: TestEnvironment.shards)
         let store = try TaskStore(redis: redis, configuration: TaskEngineConfiguration(keyspace: keyspace), clock: clock, logger: TestEnvironment.logger)
         try await store.loadScripts()
         let keys = APIKeyStore(redis: redis, keyspace: keyspace)

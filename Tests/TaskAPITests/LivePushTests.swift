@@ -28,7 +28,7 @@ func withReplicas<T: Sendable>(
             var replicas: [Replica] = []
             var authorization: HTTPFields = [:]
             for redis in [redisA, redisB] {
-                let configuration = TaskEngineConfiguration(keyspace: try TaskKeyspace(prefix: prefix), taskEventsMaxLen: taskEventsMaxLen)
+                let configuration = TaskEngineConfiguration(keyspace: try TaskKeyspace(prefix: prefix, shardCount: TestEnvironment.shards), taskEventsMaxLen: taskEventsMaxLen)
                 let store = try TaskStore(redis: redis, configuration: configuration, logger: TestEnvironment.logger)
                 try await store.loadScripts()
                 let keys = APIKeyStore(redis: redis, keyspace: configuration.keyspace)

@@ -22,6 +22,7 @@ import Testing
             environment["TASKD_ADMIN_KEY"] = admin.0
             environment["TASKD_ADMIN_SECRET"] = admin.1
             environment["TASKD_LOG_LEVEL"] = "warning"
+            environment["TASKD_SHARDS"] = String(TestEnvironment.shards)
             process.environment = environment
             process.standardOutput = FileHandle.nullDevice
             try process.run()

@@ -7,7 +7,7 @@ import TestSupport
 /// The clock is pinned unless a test passes its own; background services do not run unless started.
 @discardableResult
 func withStore<T: Sendable>(
-    shards: Int = 1,
+    shards: Int = TestEnvironment.shards,
     clock: any TaskClock = PinnedClock(),
     configure: (inout TaskEngineConfiguration) -> Void = { _ in },
     prefix: String = TestEnvironment.uniquePrefix(),

@@ -8,10 +8,13 @@ import Testing
     /// Every key a finished task owns expires; afterwards retention leaves no index entry naming it.
     @Test func finishedTasksExpireAndIndexesAreCleaned() async throws {
         try await withStore(clock: SystemClock()) { store in
-            let shard = store.keyspace.shard(0)
             let created = try await store.create(NewTask(commandType: "ttl", objectName: "bdb:9", resultTtl: 2, uniqueKey: "only-one", idempotencyKey: "idem-1"))
             let id = created.id
-            let replay = try await store.create(NewTask(commandType: "ttl", resultTtl: 1, idempotencyKey: "idem-1"))
+            // A task with a uniqueKey lives in that key's shard, its Idempotency-Key record too.
+            let shard = try #require(store.keyspace.shard(ofTask: id))
+            #expect(shard == store.keyspace.shard(forKey: "only-one"))
+            // A retry repeats its request: the same uniqueKey leads it to the same shard.
+            let replay = try await store.create(NewTask(commandType: "ttl", resultTtl: 1, uniqueKey: "only-one", idempotencyKey: "idem-1"))
             #expect(replay.replayed && replay.id == id)
             let duplicate = await #expect(throws: TaskEngineError.self) { try await store.create(NewTask(commandType: "ttl", uniqueKey: "only-one")) }
             #expect(duplicate?.code == .duplicateUnique && duplicate?.taskId == id)
@@ -50,7 +53,7 @@ import Testing
             _ = try await store.complete(id, leaseToken: lease.leaseToken)
             let expiresAt = try #require(try await store.extendResultTTL(id, seconds: 3600))
             #expect(expiresAt > store.now() + 3_500_000)
-            let key = store.keyspace.shard(0).task(id)
+            let key = try #require(store.keyspace.shard(ofTask: id)).task(id)
             #expect((try await store.redis.send(RedisCommand("PTTL", [.string(key)], keys: [key])).int ?? 0) > 3_500_000)
         }
     }

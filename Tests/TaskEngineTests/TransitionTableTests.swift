@@ -126,10 +126,15 @@ import Testing
         }
     }
 
-    /// `DUMP` (hex) and `PEXPIRETIME` of every key of the test's shard, in key order.
+    /// `DUMP` (hex) and `PEXPIRETIME` of every key of the test's keyspace, in key order. `KEYS` runs
+    /// once per shard, on the node that owns the shard's slot (its keys route it, as in a cluster).
     func digest(_ store: TaskStore) async throws -> [String] {
-        let pattern = store.keyspace.shard(0).base + "*"
-        let keys = try await store.redis.send(RedisCommand("KEYS", [.string(pattern)])).array?.compactMap(\.string).sorted() ?? []
+        var keys: [String] = []
+        for shard in store.keyspace.shards {
+            let reply = try await store.redis.send(RedisCommand("KEYS", [.string(shard.base + "*")], keys: [shard.base]))
+            keys += reply.array?.compactMap(\.string) ?? []
+        }
+        keys.sort()
         var digests: [String] = []
         for key in keys {
             let replies = try await store.redis.pipeline([

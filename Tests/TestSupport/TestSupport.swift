@@ -14,6 +14,12 @@ public enum TestEnvironment {
         return url
     }
 
+    /// Shards of the task keyspace for tests that do not ask for a number: 1 unless TASKD_TEST_SHARDS
+    /// says otherwise (the cluster run of `./dev test` spreads tasks over every master with ≥ 8).
+    public static var shards: Int {
+        ProcessInfo.processInfo.environment["TASKD_TEST_SHARDS"].flatMap { Int($0) } ?? 1
+    }
+
     public static var tlsDirectory: String? { ProcessInfo.processInfo.environment["TASKD_TEST_TLS_DIR"] }
 
     public static var stateDirectory: String {
