@@ -139,3 +139,36 @@ extension RedisClient {
         }
     }
 }
+
+extension RedisClient {
+    /// Runs `script`, then `WAIT`s until `replicas` replicas have its writes or `timeout` passes, and
+    /// returns the script's reply with how many replicas acknowledged. Both go in one pipeline on one
+    /// connection — `WAIT` covers exactly the writes sent before it there — so the cost is the
+    /// replication delay, not a second round trip. Redis replication stays asynchronous: a write that
+    /// fewer replicas acknowledged has still happened on the master, and is not undone.
+    public func evalScript(
+        _ script: RedisScript, keys: [String], arguments: [RESPArgument], replicas: Int, timeout: Duration
+    ) async throws -> (reply: RESPValue, acknowledged: Int) {
+        remember([script])
+        let call = RedisCommand.evalsha(script.sha1, keys: keys, arguments: arguments)
+        // The keys route WAIT to the script's node; Redis itself sees a keyless WAIT.
+        let wait = RedisCommand("WAIT", [.integer(replicas), .integer(Int(timeout.components.seconds * 1000) + Int(timeout.components.attoseconds / 1_000_000_000_000_000))], keys: keys)
+        let slot = try call.hashSlot()
+        let node = try router.node(forSlot: slot)
+        let replies: [RESPValue]
+        do {
+            replies = try await node.pool.connection().pipeline([call, wait])
+        } catch {
+            let reply = try await recover(call, slot: slot, node: node, error: error)
+            return (reply, try await send(wait).int ?? 0)
+        }
+        if case .error(let message) = replies[0] {
+            // Not run there (a redirect, NOSCRIPT) or failed: recovery re-sends or throws. The WAIT
+            // after a re-send goes over another connection, so it only proves the replicas are
+            // connected and caught up with that connection — the best this rare path can say.
+            let reply = try await recover(call, slot: slot, node: node, error: RedisServerError(message: message))
+            return (reply, try await send(wait).int ?? 0)
+        }
+        return (replies[0], replies[1].int ?? 0)
+    }
+}

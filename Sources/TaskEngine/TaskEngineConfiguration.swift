@@ -20,6 +20,20 @@ public struct TaskEngineConfiguration: Sendable {
     public var leaseReaperInterval: Duration
     public var delayedPromoterInterval: Duration
     public var retentionInterval: Duration
+    /// When set, every transition waits (`WAIT`) for this many replicas to have its writes before it
+    /// answers, so a failover right after cannot lose it unless every acknowledging replica is lost
+    /// too. Off by default: replication is asynchronous, and `WAIT` holds the pooled connection for
+    /// up to the timeout when replicas lag or are down.
+    public var replicaAcknowledgement: ReplicaAcknowledgement?
+
+    public struct ReplicaAcknowledgement: Sendable {
+        public var replicas: Int
+        public var timeout: Duration
+        public init(replicas: Int, timeout: Duration = .milliseconds(100)) {
+            self.replicas = replicas
+            self.timeout = timeout
+        }
+    }
 
     public init(
         keyspace: TaskKeyspace,
@@ -32,7 +46,8 @@ public struct TaskEngineConfiguration: Sendable {
         retryBackoffMax: Duration = .seconds(300),
         leaseReaperInterval: Duration = .seconds(1),
         delayedPromoterInterval: Duration = .seconds(1),
-        retentionInterval: Duration = .seconds(5)
+        retentionInterval: Duration = .seconds(5),
+        replicaAcknowledgement: ReplicaAcknowledgement? = nil
     ) {
         self.keyspace = keyspace
         self.resultTtl = resultTtl
@@ -45,6 +60,7 @@ public struct TaskEngineConfiguration: Sendable {
         self.leaseReaperInterval = leaseReaperInterval
         self.delayedPromoterInterval = delayedPromoterInterval
         self.retentionInterval = retentionInterval
+        self.replicaAcknowledgement = replicaAcknowledgement
     }
 
     /// Checks the values an operator can get wrong.
@@ -54,6 +70,11 @@ public struct TaskEngineConfiguration: Sendable {
         }
         guard TaskLimits.lease.contains(leaseDuration.milliseconds) else {
             throw TaskEngineError(.invalidConfiguration, "the lease must be 1 s – 1 day, got \(leaseDuration)")
+        }
+        if let ack = replicaAcknowledgement {
+            guard (1...16).contains(ack.replicas), ack.timeout > .zero, ack.timeout <= .seconds(2) else {
+                throw TaskEngineError(.invalidConfiguration, "replica acknowledgement needs 1–16 replicas and a timeout of 1 ms – 2 s, got \(ack.replicas) and \(ack.timeout)")
+            }
         }
         guard taskEventsMaxLen >= 10, shardEventsMaxLen >= 100 else {
             throw TaskEngineError(.invalidConfiguration, "event streams must keep at least 10 (task) and 100 (shard) entries")

@@ -16,6 +16,8 @@ public final class TaskStore: Sendable {
     let logger: Logger
     /// Rung whenever a task may have become ready to claim; see ``ReadyTaskWatcher``.
     let readyTasks = Doorbell()
+    /// Counts transitions that fewer replicas acknowledged than configured; warns at most every 10 s.
+    public let underReplicated = UnderReplicatedWrites()
 
     public init(
         redis: RedisClient,
@@ -63,7 +65,12 @@ public final class TaskStore: Sendable {
     func run(
         _ script: RedisScript, keys: [String], _ arguments: [RESPArgument], taskId: String?, accepting: Set<Int> = []
     ) async throws -> ScriptReply {
-        let reply = try await redis.evalScript(script, keys: keys, arguments: arguments)
+        guard let ack = configuration.replicaAcknowledgement else {
+            let reply = try await redis.evalScript(script, keys: keys, arguments: arguments)
+            return try ScriptReply(reply, script: script.name, taskId: taskId, accepting: accepting)
+        }
+        let (reply, acknowledged) = try await redis.evalScript(script, keys: keys, arguments: arguments, replicas: ack.replicas, timeout: ack.timeout)
+        if acknowledged < ack.replicas { underReplicated.note(acknowledged: acknowledged, wanted: ack.replicas, logger: logger) }
         return try ScriptReply(reply, script: script.name, taskId: taskId, accepting: accepting)
     }
 }

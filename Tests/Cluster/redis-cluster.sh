@@ -39,7 +39,7 @@ cluster_start() {
     mkdir -p "$dir/$port"
     redis-server --bind 127.0.0.1 --port "$port" --dir "$dir/$port" --save '' --appendonly no \
       --cluster-enabled yes --cluster-config-file nodes.conf --cluster-node-timeout "$CLUSTER_NODE_TIMEOUT_MS" \
-      --logfile "$dir/$port/redis.log" --daemonize no "$@" &
+      --repl-diskless-sync-delay 0 --logfile "$dir/$port/redis.log" --daemonize no "$@" &
     CLUSTER_PIDS+=("$!")
     CLUSTER_PORTS+=("$port")
   done
@@ -56,7 +56,8 @@ cluster_start() {
   for port in "${CLUSTER_PORTS[@]:0:$masters}"; do CLUSTER_URL+="${CLUSTER_URL:+,}redis://127.0.0.1:$port"; done
 }
 
-# cluster_wait_ok SECONDS: every running node says cluster_state:ok and agrees on all 16384 slots.
+# cluster_wait_ok SECONDS: every running node says cluster_state:ok and agrees on all 16384 slots,
+# and every replica has finished its first sync (a failover needs a replica with data).
 cluster_wait_ok() {
   local deadline=$((SECONDS + $1)) port ok
   while [ $SECONDS -lt $deadline ]; do
@@ -64,6 +65,9 @@ cluster_wait_ok() {
     for port in "${CLUSTER_PORTS[@]}"; do
       redis-cli -p "$port" ping >/dev/null 2>&1 || continue
       redis-cli -p "$port" cluster info 2>/dev/null | grep -q '^cluster_state:ok' || { ok=""; break; }
+      if redis-cli -p "$port" info replication 2>/dev/null | grep -q '^role:slave'; then
+        redis-cli -p "$port" info replication 2>/dev/null | grep -q '^master_link_status:up' || { ok=""; break; }
+      fi
     done
     if [ -n "$ok" ] && redis-cli --cluster check "127.0.0.1:${CLUSTER_PORTS[0]}" >/dev/null 2>&1; then return 0; fi
     sleep 0.2

@@ -20,6 +20,17 @@ public struct TaskdCommand: AsyncParsableCommand {
     @Option(help: "Redis URL: redis://[user:pass@]host:port[/db], rediss://…, or comma-separated cluster seeds (TASKD_REDIS_URL).")
     var redisURL: String = env("TASKD_REDIS_URL") ?? "redis://127.0.0.1:6379"
 
+    @Option(name: .customLong("redis-ca-file"), help: "PEM file of the CAs that sign the Redis servers' certificates, for rediss:// (TASKD_REDIS_CA_FILE); the system's roots when unset. Certificates are always verified.")
+    var redisCAFileFlag: String?
+
+    var redisCAFile: String? { redisCAFileFlag ?? Self.env("TASKD_REDIS_CA_FILE") }
+
+    @Option(help: "Replicas that must have each transition before it is answered, via WAIT (TASKD_WAIT_REPLICAS); 0 = do not wait.")
+    var waitReplicas: Int = env("TASKD_WAIT_REPLICAS").flatMap { Int($0) } ?? 0
+
+    @Option(help: "Longest wait for those replicas, in ms (TASKD_WAIT_TIMEOUT_MS); the transition is answered anyway, with a warning.")
+    var waitTimeoutMs: Int = env("TASKD_WAIT_TIMEOUT_MS").flatMap { Int($0) } ?? 100
+
     @Option(help: "Address the HTTP API listens on (TASKD_HOST).")
     var host: String = env("TASKD_HOST") ?? "127.0.0.1"
 
@@ -74,22 +85,31 @@ public struct TaskdCommand: AsyncParsableCommand {
             throw ValidationError("TASKD_ADMIN_SECRET must be 8–256 printable characters without spaces")
         }
         guard (1...86_400).contains(leaseSeconds) else { throw ValidationError("--lease-seconds must be 1–86400, got \(leaseSeconds)") }
+        guard (0...16).contains(waitReplicas) else { throw ValidationError("--wait-replicas must be 0–16, got \(waitReplicas)") }
+        guard (1...2000).contains(waitTimeoutMs) else { throw ValidationError("--wait-timeout-ms must be 1–2000, got \(waitTimeoutMs)") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level \(logLevel) is not a log level") }
     }
 
     public func run() async throws {
         var logger = Logger(label: "taskd")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
-        let redisConfiguration: RedisConfiguration
+        var redisConfiguration: RedisConfiguration
         do {
             redisConfiguration = try RedisConfiguration(url: redisURL)
         } catch {
             throw ValidationError("TASKD_REDIS_URL: \(error)")
         }
+        if let redisCAFile {
+            guard redisConfiguration.tls != nil else {
+                throw ValidationError("TASKD_REDIS_CA_FILE is for TLS: the Redis URL must start with rediss://")
+            }
+            redisConfiguration.tls?.caFile = redisCAFile
+        }
         let redis = try RedisClient(configuration: redisConfiguration, logger: logger)
         let engineConfiguration = TaskEngineConfiguration(
             keyspace: try TaskKeyspace(prefix: prefix, shardCount: shards), resultTtl: resultTTL,
-            leaseDuration: .seconds(leaseSeconds))
+            leaseDuration: .seconds(leaseSeconds),
+            replicaAcknowledgement: waitReplicas > 0 ? .init(replicas: waitReplicas, timeout: .milliseconds(waitTimeoutMs)) : nil)
         let store = try TaskStore(redis: redis, configuration: engineConfiguration, logger: logger)
         let keys = APIKeyStore(redis: redis, keyspace: engineConfiguration.keyspace)
         let admin = adminKey.flatMap { key in adminSecret.map { (key, $0) } }
