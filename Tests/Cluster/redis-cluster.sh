@@ -7,11 +7,23 @@
 #       CLUSTER_PORTS (array), CLUSTER_PIDS (array) and CLUSTER_URL (comma-separated seed URLs).
 #   cluster_stop   stops exactly the servers cluster_start started.
 # Node timeout 2 s, so a failover in the tests takes seconds, not the default 15 s.
+# With CLUSTER_TLS_DIR set (holding ca.crt, server.crt, server.key), every node speaks TLS only —
+# clients, cluster bus and replication — and CLUSTER_URL uses rediss://.
 
 CLUSTER_PORTS=()
 CLUSTER_PIDS=()
 CLUSTER_URL=""
 CLUSTER_NODE_TIMEOUT_MS=${CLUSTER_NODE_TIMEOUT_MS:-2000}
+CLUSTER_TLS_DIR=${CLUSTER_TLS_DIR:-}
+
+# redis-cli with TLS when the cluster uses it.
+cluster_cli() {
+  if [ -n "$CLUSTER_TLS_DIR" ]; then
+    redis-cli --tls --cacert "$CLUSTER_TLS_DIR/ca.crt" "$@"
+  else
+    redis-cli "$@"
+  fi
+}
 
 cluster_free_port() {
   # A port p with p + 10000 free too: the cluster bus listens there.
@@ -37,23 +49,31 @@ cluster_start() {
   for i in $(seq 1 "$count"); do
     port=$(cluster_free_port)
     mkdir -p "$dir/$port"
-    redis-server --bind 127.0.0.1 --port "$port" --dir "$dir/$port" --save '' --appendonly no \
+    local listen=(--port "$port")
+    if [ -n "$CLUSTER_TLS_DIR" ]; then
+      listen=(--port 0 --tls-port "$port" --tls-cluster yes --tls-replication yes
+        --tls-cert-file "$CLUSTER_TLS_DIR/server.crt" --tls-key-file "$CLUSTER_TLS_DIR/server.key"
+        --tls-ca-cert-file "$CLUSTER_TLS_DIR/ca.crt" --tls-auth-clients no)
+    fi
+    redis-server --bind 127.0.0.1 "${listen[@]}" --dir "$dir/$port" --save '' --appendonly no \
       --cluster-enabled yes --cluster-config-file nodes.conf --cluster-node-timeout "$CLUSTER_NODE_TIMEOUT_MS" \
       --repl-diskless-sync-delay 0 --logfile "$dir/$port/redis.log" --daemonize no "$@" &
     CLUSTER_PIDS+=("$!")
     CLUSTER_PORTS+=("$port")
   done
   for port in "${CLUSTER_PORTS[@]}"; do
-    for _ in $(seq 1 100); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
-    redis-cli -p "$port" ping >/dev/null 2>&1 || { echo "cluster node $port did not start; see $dir/$port/redis.log" >&2; return 1; }
+    for _ in $(seq 1 100); do cluster_cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+    cluster_cli -p "$port" ping >/dev/null 2>&1 || { echo "cluster node $port did not start; see $dir/$port/redis.log" >&2; return 1; }
   done
   local nodes=()
   for port in "${CLUSTER_PORTS[@]}"; do nodes+=("127.0.0.1:$port"); done
-  redis-cli --cluster create "${nodes[@]}" --cluster-replicas "$replicas" --cluster-yes > "$dir/create.log" 2>&1 \
+  cluster_cli --cluster create "${nodes[@]}" --cluster-replicas "$replicas" --cluster-yes > "$dir/create.log" 2>&1 \
     || { cat "$dir/create.log" >&2; return 1; }
   cluster_wait_ok 30 || { echo "cluster did not reach cluster_state:ok" >&2; return 1; }
   CLUSTER_URL=""
-  for port in "${CLUSTER_PORTS[@]:0:$masters}"; do CLUSTER_URL+="${CLUSTER_URL:+,}redis://127.0.0.1:$port"; done
+  local scheme=redis
+  [ -n "$CLUSTER_TLS_DIR" ] && scheme=rediss
+  for port in "${CLUSTER_PORTS[@]:0:$masters}"; do CLUSTER_URL+="${CLUSTER_URL:+,}$scheme://127.0.0.1:$port"; done
 }
 
 # cluster_wait_ok SECONDS: every running node says cluster_state:ok and agrees on all 16384 slots,
@@ -63,13 +83,13 @@ cluster_wait_ok() {
   while [ $SECONDS -lt $deadline ]; do
     ok=1
     for port in "${CLUSTER_PORTS[@]}"; do
-      redis-cli -p "$port" ping >/dev/null 2>&1 || continue
-      redis-cli -p "$port" cluster info 2>/dev/null | grep -q '^cluster_state:ok' || { ok=""; break; }
-      if redis-cli -p "$port" info replication 2>/dev/null | grep -q '^role:slave'; then
-        redis-cli -p "$port" info replication 2>/dev/null | grep -q '^master_link_status:up' || { ok=""; break; }
+      cluster_cli -p "$port" ping >/dev/null 2>&1 || continue
+      cluster_cli -p "$port" cluster info 2>/dev/null | grep -q '^cluster_state:ok' || { ok=""; break; }
+      if cluster_cli -p "$port" info replication 2>/dev/null | grep -q '^role:slave'; then
+        cluster_cli -p "$port" info replication 2>/dev/null | grep -q '^master_link_status:up' || { ok=""; break; }
       fi
     done
-    if [ -n "$ok" ] && redis-cli --cluster check "127.0.0.1:${CLUSTER_PORTS[0]}" >/dev/null 2>&1; then return 0; fi
+    if [ -n "$ok" ] && cluster_cli --cluster check "127.0.0.1:${CLUSTER_PORTS[0]}" >/dev/null 2>&1; then return 0; fi
     sleep 0.2
   done
   return 1

@@ -1,7 +1,7 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
+import HTTPTypes
+import HummingbirdTesting
+import NIOCore
 import TestSupport
 import Testing
 
@@ -23,6 +23,7 @@ import Testing
             environment["TASKD_ADMIN_SECRET"] = admin.1
             environment["TASKD_LOG_LEVEL"] = "warning"
             environment["TASKD_SHARDS"] = String(TestEnvironment.shards)
+            if redisURL.hasPrefix("rediss://"), let ca = TestEnvironment.testCA { environment["TASKD_REDIS_CA_FILE"] = ca }
             process.environment = environment
             process.standardOutput = FileHandle.nullDevice
             try process.run()
@@ -41,15 +42,17 @@ import Testing
     struct Caller {
         let authorization: String
 
+        /// One request on a connection of its own, over SwiftNIO (HummingbirdTesting's client):
+        /// URLSession on Linux has been seen to never hand over a response it had received.
         func call(_ method: String, _ url: String, _ body: String? = nil) async throws -> (Int, [String: Any]) {
-            var request = URLRequest(url: URL(string: url)!)
-            request.httpMethod = method
-            request.setValue(authorization, forHTTPHeaderField: "Authorization")
-            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-            request.httpBody = body.map { Data($0.utf8) }
-            let (data, response) = try await URLSession.shared.data(for: request)
-            let status = (response as? HTTPURLResponse)?.statusCode ?? 0
-            return (status, (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:])
+            let parsed = try #require(URL(string: url))
+            let host = try #require(parsed.host), port = try #require(parsed.port)
+            let headers: HTTPFields = [.authorization: authorization, .contentType: "application/json"]
+            let request = TestClient.Request(parsed.path, method: HTTPRequest.Method(rawValue: method)!, headers: headers,
+                                             body: body.map { ByteBuffer(string: $0) })
+            let response = try await TestClient.withClient(host: host, port: port) { client in try await client.execute(request) }
+            let data = response.body.map { Data($0.readableBytesView) } ?? Data()
+            return (response.status.code, (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:])
         }
     }
 

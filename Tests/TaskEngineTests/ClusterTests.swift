@@ -221,7 +221,8 @@ private func nodeID(_ node: RedisNode) async throws -> String {
 private func redisCLI(_ arguments: [String]) async throws -> Int32 {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/redis-cli")
-    process.arguments = arguments
+    let tls = TestEnvironment.redisURL.hasPrefix("rediss://") ? ["--tls", "--cacert", try #require(TestEnvironment.testCA)] : []
+    process.arguments = tls + arguments
     let log = TestEnvironment.stateDirectory + "/redis-cli-\(UUID().uuidString.prefix(8)).log"
     _ = FileManager.default.createFile(atPath: log, contents: nil)
     let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))

@@ -22,6 +22,9 @@ public enum TestEnvironment {
 
     public static var tlsDirectory: String? { ProcessInfo.processInfo.environment["TASKD_TEST_TLS_DIR"] }
 
+    /// The CA of the test certificates: what a rediss:// test URL (the cluster phase) is verified with.
+    public static var testCA: String? { tlsDirectory.map { $0 + "/ca.crt" } }
+
     public static var stateDirectory: String {
         ProcessInfo.processInfo.environment["TASKD_TEST_STATE_DIR"] ?? NSTemporaryDirectory()
     }
@@ -46,6 +49,9 @@ public func withClient<T: Sendable>(
     _ body: (RedisClient) async throws -> T
 ) async throws -> T {
     var configuration = try RedisConfiguration(url: url)
+    if configuration.tls != nil, let ca = TestEnvironment.testCA {
+        configuration.tls?.caFile = ca
+    }
     configure(&configuration)
     let client = try RedisClient(configuration: configuration, logger: TestEnvironment.logger)
     return try await client.withRunning(body)
