@@ -20,12 +20,26 @@ public enum HashSlot {
         }
         var crc: UInt16 = 0
         for i in start..<end {
-            crc = (crc << 8) ^ table[Int(UInt8(truncatingIfNeeded: crc >> 8) ^ bytes[i])]
+            crc = CRC16.update(crc, bytes[i])
         }
         return Int(crc) & (count - 1)
     }
 
-    private static let table: [UInt16] = (0..<256).map { byte -> UInt16 in
+    /// CRC16/XMODEM, the checksum behind the slot, byte by byte (callers that try many keys with a
+    /// common start hash the start once).
+    public enum CRC16 {
+        @inlinable
+        public static func update(_ crc: UInt16, _ byte: UInt8) -> UInt16 {
+            (crc << 8) ^ table[Int(UInt8(truncatingIfNeeded: crc >> 8) ^ byte)]
+        }
+
+        public static func of(_ bytes: [UInt8]) -> UInt16 {
+            bytes.reduce(0, update)
+        }
+    }
+
+    @usableFromInline
+    static let table: [UInt16] = (0..<256).map { byte -> UInt16 in
         var crc = UInt16(byte) << 8
         for _ in 0..<8 {
             crc = (crc & 0x8000) != 0 ? (crc << 1) ^ 0x1021 : crc << 1

@@ -1,10 +1,13 @@
 /// The key names of Lua/README.md's key schema; the only place in taskd that spells them.
 ///
-/// The keyspace is split into shards. Every key of shard `s` starts with `<prefix>:{<prefix>:<s>}:`,
-/// so all of one shard's keys hash to one Redis Cluster slot and every script runs on one node.
+/// The keyspace is split into shards. Every key of shard `s` starts with `<prefix>:{<tag>}:`, so all
+/// of one shard's keys hash to one Redis Cluster slot and every script runs on one node. The tag is
+/// chosen so that the shards spread evenly over the slots (see ``ShardTag``), hence over the masters.
 public struct TaskKeyspace: Sendable, Hashable {
     public let prefix: String
     public let shardCount: Int
+    /// The hash tag of each shard below `shardCount`, worked out once.
+    private let tags: [String]
 
     public init(prefix: String = "taskd", shardCount: Int = 1) throws {
         guard !prefix.isEmpty, prefix.utf8.count <= 64,
@@ -17,11 +20,15 @@ public struct TaskKeyspace: Sendable, Hashable {
         }
         self.prefix = prefix
         self.shardCount = shardCount
+        self.tags = (0..<shardCount).map { ShardTag.tag(prefix: prefix, shard: $0) }
     }
 
     public var shards: [ShardKeys] { (0..<shardCount).map(shard) }
 
-    public func shard(_ number: Int) -> ShardKeys { ShardKeys(prefix: prefix, number: number) }
+    /// Shard `number`'s keys; a number past `shardCount` (a task made while S was larger) works too.
+    public func shard(_ number: Int) -> ShardKeys {
+        ShardKeys(prefix: prefix, tag: number < tags.count ? tags[number] : ShardTag.tag(prefix: prefix, shard: number), number: number)
+    }
 
     /// The shard of a task, from its id alone; nil when the id is not a taskd id.
     public func shard(ofTask id: String) -> ShardKeys? { TaskID.shard(of: id).map(shard) }
@@ -40,12 +47,12 @@ public struct TaskKeyspace: Sendable, Hashable {
 /// The keys of one shard.
 public struct ShardKeys: Sendable, Hashable {
     public let number: Int
-    /// `<prefix>:{<prefix>:<number>}:`: scripts that find task ids inside Redis get it as ARGV[2].
+    /// `<prefix>:{<tag>}:`: scripts that find task ids inside Redis get it as ARGV[2].
     public let base: String
 
-    init(prefix: String, number: Int) {
+    init(prefix: String, tag: String, number: Int) {
         self.number = number
-        self.base = "\(prefix):{\(prefix):\(number)}:"
+        self.base = "\(prefix):{\(tag)}:"
     }
 
     public func task(_ id: String) -> String { base + "task:" + id }
