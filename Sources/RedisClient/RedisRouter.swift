@@ -176,36 +176,59 @@ public final class RedisRouter: Sendable {
         }
     }
 
-    /// Reads `CLUSTER SLOTS` from the first node that answers: the known masters, then the seeds.
-    /// Returns the last failure when none did.
+    /// Reads `CLUSTER SLOTS` from the known masters and the seeds at once and takes the first answer,
+    /// so a dead master (a connect timeout away on a real network) does not hold up a failover.
+    /// Returns the last failure when none answered.
     private func refresh() async -> (any Error)? {
         let (candidates, mode) = state.withLock { state in
-            (state.masters.map(\.endpoint) + configuration.endpoints, state.mode)
+            (Array(Set(state.masters.map(\.endpoint) + configuration.endpoints)), state.mode)
         }
-        var tried = Set<RedisConfiguration.Endpoint>()
-        var lastError: (any Error)?
-        for endpoint in candidates where tried.insert(endpoint).inserted {
-            let node = node(at: endpoint)
-            do {
-                let reply = try await node.pool.send(RedisCommand("CLUSTER", ["SLOTS"]))
-                apply(try ClusterSlots(reply: reply, askedNode: endpoint))
-                return nil
-            } catch let error as RedisServerError where mode == .unknown && configuration.endpoints.count == 1 {
-                // "cluster support disabled": a standalone server. Anything else (a user without
-                // CLUSTER, a proxy) cannot be a cluster client's business either: one server it is.
-                if !error.message.contains("cluster support disabled") {
-                    logger.warning("Redis refused CLUSTER SLOTS; treating it as one standalone server", metadata: ["error": "\(error)"])
+        let nodes = candidates.map(node(at:))
+        let first = await withTaskGroup(of: Result<(ClusterSlots?, RedisServerError?), any Error>.self) { group in
+            for node in nodes {
+                group.addTask {
+                    do {
+                        let reply = try await node.pool.send(RedisCommand("CLUSTER", ["SLOTS"]))
+                        return .success((try ClusterSlots(reply: reply, askedNode: node.endpoint), nil))
+                    } catch let error as RedisServerError where mode == .unknown && self.configuration.endpoints.count == 1 {
+                        return .success((nil, error))  // decides standalone, below
+                    } catch {
+                        return .failure(error)
+                    }
                 }
-                state.withLock { state in
-                    state.mode = .standalone
-                    state.topologyVersion += 1
-                }
-                return nil
-            } catch {
-                lastError = error
             }
+            var lastError: (any Error)?
+            for await result in group {
+                switch result {
+                case .success(let answer):
+                    group.cancelAll()
+                    return Result<(ClusterSlots?, RedisServerError?), any Error>.success(answer)
+                case .failure(let error):
+                    lastError = error
+                }
+            }
+            return .failure(lastError ?? RedisClientError(.unavailable, "no Redis node to ask for the slot map"))
         }
-        return lastError ?? RedisClientError(.unavailable, "no Redis node to ask for the slot map")
+        switch first {
+        case .success((let map?, _)):
+            apply(map)
+            return nil
+        case .success((_, let error?)) where mode == .unknown && configuration.endpoints.count == 1:
+            // "cluster support disabled": a standalone server. Anything else (a user without
+            // CLUSTER, a proxy) cannot be a cluster client's business either: one server it is.
+            if !error.message.contains("cluster support disabled") {
+                logger.warning("Redis refused CLUSTER SLOTS; treating it as one standalone server", metadata: ["error": "\(error)"])
+            }
+            state.withLock { state in
+                state.mode = .standalone
+                state.topologyVersion += 1
+            }
+            return nil
+        case .success((_, let error)):
+            return error ?? RedisClientError(.unexpectedReply, "CLUSTER SLOTS gave no answer")
+        case .failure(let error):
+            return error
+        }
     }
 
     private func apply(_ map: ClusterSlots) {
