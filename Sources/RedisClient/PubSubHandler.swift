@@ -12,13 +12,16 @@ final class PubSubHandler: ChannelInboundHandler {
 
     private let reader = RESPReader()
     private let onPush: @Sendable ([RESPValue]) -> Void
+    private let onRefusal: @Sendable (RedisServerError) -> Void
     private let pingInterval: TimeAmount
     private var pingTask: RepeatedTask?
     private var pongOutstanding = false
 
-    init(pingInterval: TimeAmount, onPush: @escaping @Sendable ([RESPValue]) -> Void) {
+    /// - Parameter onRefusal: an error reply, e.g. `NOPERM` for a channel the ACL user may not use.
+    init(pingInterval: TimeAmount, onPush: @escaping @Sendable ([RESPValue]) -> Void, onRefusal: @escaping @Sendable (RedisServerError) -> Void) {
         self.pingInterval = pingInterval
         self.onPush = onPush
+        self.onRefusal = onRefusal
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -53,8 +56,13 @@ final class PubSubHandler: ChannelInboundHandler {
                     pongOutstanding = false
                     continue
                 }
+                if case .error(let message) = value {
+                    // A refused (P)SUBSCRIBE: the connection stays good; the subscription fails.
+                    onRefusal(RedisServerError(message: message))
+                    continue
+                }
                 guard case .array(let push) = value, !push.isEmpty else {
-                    // Anything else in subscribe mode (an error reply) means we are out of step.
+                    // Anything else in subscribe mode means we are out of step.
                     context.close(promise: nil)
                     return
                 }

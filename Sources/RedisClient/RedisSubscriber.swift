@@ -49,6 +49,8 @@ public final class RedisSubscriber: Service, Sendable {
         var confirmed: Set<String> = []
         /// Channels/patterns unsubscribed whose confirmation has not arrived yet.
         var leaving: Set<String> = []
+        /// An error reply to a (P)SUBSCRIBE (e.g. `NOPERM`) not yet handed to the subscription waiting for it.
+        var refusal: RedisServerError?
         var isShutdown = false
     }
 
@@ -117,7 +119,8 @@ public final class RedisSubscriber: Service, Sendable {
         }.flatMap {
             channel.eventLoop.makeCompletedFuture {
                 try channel.pipeline.syncOperations.addHandler(
-                    PubSubHandler(pingInterval: ping) { [weak self] push in self?.dispatch(push) })
+                    PubSubHandler(pingInterval: ping, onPush: { [weak self] push in self?.dispatch(push) },
+                                  onRefusal: { [weak self] error in self?.state.withLock { $0.refusal = error } }))
             }
         }.get()
     }
@@ -181,9 +184,13 @@ public final class RedisSubscriber: Service, Sendable {
         return result
     }
 
-    /// Waits until Redis has confirmed every subscription in `keys`.
+    /// Waits until Redis has confirmed every subscription in `keys`; throws what Redis said when it
+    /// refused one (a channel the ACL user may not use), rather than retrying a refusal forever.
     private func awaitConfirmation(_ keys: Set<String>) async throws {
-        let confirmed = await poll { state in keys.isSubset(of: state.confirmed) }
+        let confirmed = await poll { state in keys.isSubset(of: state.confirmed) || state.refusal != nil }
+        if let refusal = state.withLock({ state in defer { state.refusal = nil }; return state.refusal }) {
+            throw refusal
+        }
         guard confirmed else {
             throw RedisClientError(.unavailable, "Redis at \(endpoint) did not confirm the subscription in time")
         }

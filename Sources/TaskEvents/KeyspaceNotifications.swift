@@ -6,11 +6,37 @@ import RedisClient
 /// The setting is per node and not replicated: in a cluster every master is checked, and again
 /// whenever the masters change (a promoted replica has its own configuration).
 enum KeyspaceNotifications {
-    /// nil when notifications are on (now); else one sentence telling an operator what to configure.
-    static func ensure(_ redis: RedisClient) async -> String? {
+    /// What taskd found out about the setting.
+    enum Finding: Sendable, Equatable {
+        /// On, on every master (now).
+        case on
+        /// taskd's Redis user may not read the setting: the least-privilege ACL rule set
+        /// (`Docker/redis-acl/taskd.acl`) has no CONFIG. A notification that arrives shows it is on.
+        case unreadable(String)
+        /// Off (on some master), and taskd may not or could not turn it on.
+        case off(String)
+
+        /// One sentence telling an operator what to configure; nil when on.
+        var sentence: String? {
+            switch self {
+            case .on: nil
+            case .unreadable(let sentence), .off(let sentence): sentence
+            }
+        }
+    }
+
+    static func ensure(_ redis: RedisClient) async -> Finding {
         do {
             for node in try await redis.masters() {
-                let reply = try await node.pool.send(RedisCommand("CONFIG", ["GET", "notify-keyspace-events"]))
+                let reply: RESPValue
+                do {
+                    reply = try await node.pool.send(RedisCommand("CONFIG", ["GET", "notify-keyspace-events"]))
+                } catch let error as RedisServerError where error.prefix == "NOPERM" {
+                    let cluster = redis.router.isCluster
+                    return .unreadable(
+                        "taskd's Redis user may not read notify-keyspace-events (no CONFIG GET, as with Docker/redis-acl/taskd.acl), so taskd cannot check it: make sure it includes K and t (e.g. \"Kt\") in redis.conf\(cluster ? " of every node" : ""), or watchers get changes within seconds instead of at once."
+                            + (cluster ? "" : " This note goes away once taskd receives a change notification."))
+                }
                 let current = reply.array.flatMap { $0.count == 2 ? $0[1].string : nil } ?? ""
                 if Self.suffices(current) { continue }
                 var wanted = current
@@ -18,9 +44,9 @@ enum KeyspaceNotifications {
                 if !wanted.contains("t") && !wanted.contains("A") { wanted += "t" }
                 _ = try await node.pool.send(RedisCommand("CONFIG", ["SET", "notify-keyspace-events", .string(wanted)]))
             }
-            return nil
+            return .on
         } catch {
-            return "Redis keyspace notifications are off and taskd may not turn them on (\(error)): set notify-keyspace-events to include K and t (e.g. \"Kt\") in redis.conf or with CONFIG SET, so watchers get changes at once instead of within seconds."
+            return .off("Redis keyspace notifications are off and taskd may not turn them on (\(error)): set notify-keyspace-events to include K and t (e.g. \"Kt\") in redis.conf or with CONFIG SET, so watchers get changes at once instead of within seconds.")
         }
     }
 

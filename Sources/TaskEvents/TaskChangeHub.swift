@@ -14,7 +14,7 @@ public final class TaskChangeHub: Service, Sendable {
     private let logger: Logger
     private let feeds = Mutex<[String: TaskFeed]>([:])
     private let allTasks: AllTasksFeed
-    private let problem = Mutex<String?>(nil)
+    private let notifications = Mutex<KeyspaceNotifications.Finding>(.on)
     private let stopped = Mutex(false)
     /// Items a watcher may fall behind before it is dropped.
     public let bufferLimit: Int
@@ -27,15 +27,23 @@ public final class TaskChangeHub: Service, Sendable {
     }
 
     /// One sentence for `/health/ready` when watchers cannot be told of changes at once.
-    public var configurationProblem: String? { problem.withLock { $0 } }
+    public var configurationProblem: String? { notifications.withLock { $0.sentence } }
 
     public func run() async {
         await checkNotifications()
         await cancelWhenGracefulShutdown {
             async let allTasksFeed: Void = self.allTasks.run()
+            var refused = false
             while !Task.isCancelled {
                 do {
                     try await self.listen()
+                    refused = false
+                } catch let error as RedisServerError {
+                    // Redis said no (e.g. NOPERM: the ACL user lacks the channel pattern); say so once.
+                    if !refused {
+                        self.logger.warning("Redis refused the keyspace subscription; watchers get changes only by polling until it is allowed", metadata: ["error": "\(error)"])
+                    }
+                    refused = true
                 } catch {
                     self.logger.debug("keyspace subscription ended; again", metadata: ["error": "\(error)"])
                 }
@@ -54,21 +62,38 @@ public final class TaskChangeHub: Service, Sendable {
 
     /// Checks (and where allowed, turns on) keyspace notifications on every master.
     private func checkNotifications() async {
-        let complaint = await KeyspaceNotifications.ensure(store.redis)
-        let previous = problem.withLock { problem in
-            defer { problem = complaint }
-            return problem
+        let finding = await KeyspaceNotifications.ensure(store.redis)
+        let previous = notifications.withLock { notifications in
+            defer { notifications = finding }
+            return notifications
         }
-        if let complaint, complaint != previous { logger.warning("\(complaint)") }
+        if let complaint = finding.sentence, finding != previous { logger.warning("\(complaint)") }
+    }
+
+    /// A notification arrived: if taskd could not read the setting, it now knows it is on. Only on a
+    /// standalone server: in a cluster the notification may come from one master of several.
+    private func notificationArrived() {
+        guard !store.redis.router.isCluster else { return }
+        let proven = notifications.withLock { notifications -> Bool in
+            guard case .unreadable = notifications else { return false }
+            notifications = .on
+            return true
+        }
+        if proven { logger.info("keyspace notifications arrive: notify-keyspace-events is on") }
     }
 
     private func listen() async throws {
         let pattern = store.keyspace.eventsNotificationPattern(database: store.redis.configuration.database)
         var checkedTopology = store.redis.router.topologyVersion
+        var heard = false
         try await store.redis.subscribeOnEveryMaster(patterns: [pattern]) { events in
             for await event in events {
                 switch event {
                 case .message(let message):
+                    if !heard {
+                        heard = true
+                        notificationArrived()
+                    }
                     if store.keyspace.isShardEventsChannel(message.channel) {
                         allTasks.doorbell.ring()
                     } else if let id = store.keyspace.taskId(fromNotificationChannel: message.channel) {
@@ -82,6 +107,7 @@ public final class TaskChangeHub: Service, Sendable {
                     if topology != checkedTopology {
                         checkedTopology = topology
                         await checkNotifications()
+                        heard = false
                     }
                 }
             }
