@@ -29,6 +29,10 @@ struct Options {
     /// Lifecycles to run with one worker for the MONITOR count; 0 = the full benchmark instead.
     var calibrate = 0
     var resultFile: String?
+    /// Keyspace shards; with a cluster, enough to spread over the masters (e.g. 16 for three).
+    var shards = 1
+    /// Throughput, CPU and commands only: no memory batches (what the cluster comparison needs).
+    var throughputOnly = false
 
     init(_ arguments: [String]) {
         var i = 1
@@ -43,6 +47,8 @@ struct Options {
             case "--memory-batch": memoryBatch = Int(value) ?? memoryBatch
             case "--calibrate": calibrate = Int(value) ?? calibrate
             case "--result-file": resultFile = value
+            case "--shards": shards = Int(value) ?? shards
+            case "--throughput-only": throughputOnly = value == "1"
             default: break
             }
             i += 2
@@ -130,43 +136,59 @@ func seconds(_ duration: Duration) -> Double {
 }
 
 /// `INFO` sections as key → value.
-func info(_ redis: RedisClient, _ sections: String...) async throws -> [String: String] {
-    let reply = try await redis.send(RedisCommand("INFO", sections.map { .string($0) }))
-    var fields: [String: String] = [:]
-    for line in (reply.string ?? "").split(whereSeparator: \.isNewline) where !line.hasPrefix("#") {
-        guard let colon = line.firstIndex(of: ":") else { continue }
-        fields[String(line[..<colon])] = String(line[line.index(after: colon)...])
+/// INFO of every master (the one server when standalone), by endpoint.
+func info(_ redis: RedisClient, _ sections: String...) async throws -> [String: [String: String]] {
+    var byNode: [String: [String: String]] = [:]
+    for node in try await redis.masters() {
+        let reply = try await node.pool.send(RedisCommand("INFO", sections.map { .string($0) }))
+        var fields: [String: String] = [:]
+        for line in (reply.string ?? "").split(whereSeparator: \.isNewline) where !line.hasPrefix("#") {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            fields[String(line[..<colon])] = String(line[line.index(after: colon)...])
+        }
+        byNode["\(node.endpoint)"] = fields
     }
-    return fields
+    return byNode
 }
 
 struct Snapshot {
     var at: ContinuousClock.Instant
     var lifecycles: Int
     var transitions: Int
+    /// Summed over the masters.
     var redisCPU: Double
     var clientCPU: Double
-    /// command → (calls, usec), from `cmdstat_<name>:calls=…,usec=…,…`.
+    /// command → (calls, usec), from `cmdstat_<name>:calls=…,usec=…,…`, summed over the masters.
     var commands: [String: (calls: Int, usec: Int)]
+    /// Per master: CPU seconds and EVALSHA calls (how evenly the load is spread).
+    var perMaster: [String: (cpu: Double, evalsha: Int)]
 
     static func take(_ redis: RedisClient, _ phase: Phase) async throws -> Snapshot {
-        let fields = try await info(redis, "cpu", "commandstats")
         var commands: [String: (calls: Int, usec: Int)] = [:]
-        for (key, value) in fields where key.hasPrefix("cmdstat_") {
-            var calls = 0, usec = 0
-            for part in value.split(separator: ",") {
-                let pair = part.split(separator: "=", maxSplits: 1)
-                guard pair.count == 2 else { continue }
-                if pair[0] == "calls" { calls = Int(pair[1]) ?? 0 }
-                if pair[0] == "usec" { usec = Int(pair[1]) ?? 0 }
+        var perMaster: [String: (cpu: Double, evalsha: Int)] = [:]
+        var totalCPU = 0.0
+        for (node, fields) in try await info(redis, "cpu", "commandstats") {
+            for (key, value) in fields where key.hasPrefix("cmdstat_") {
+                var calls = 0, usec = 0
+                for part in value.split(separator: ",") {
+                    let pair = part.split(separator: "=", maxSplits: 1)
+                    guard pair.count == 2 else { continue }
+                    if pair[0] == "calls" { calls = Int(pair[1]) ?? 0 }
+                    if pair[0] == "usec" { usec = Int(pair[1]) ?? 0 }
+                }
+                let name = String(key.dropFirst("cmdstat_".count))
+                let sum = commands[name] ?? (0, 0)
+                commands[name] = (sum.calls + calls, sum.usec + usec)
+                if name == "evalsha" { perMaster[node, default: (0, 0)].evalsha = calls }
             }
-            commands[String(key.dropFirst("cmdstat_".count))] = (calls, usec)
+            let cpu = (Double(fields["used_cpu_sys"] ?? "") ?? 0) + (Double(fields["used_cpu_user"] ?? "") ?? 0)
+            perMaster[node, default: (0, 0)].cpu = cpu
+            totalCPU += cpu
         }
-        let cpu = (Double(fields["used_cpu_sys"] ?? "") ?? 0) + (Double(fields["used_cpu_user"] ?? "") ?? 0)
         return Snapshot(
             at: .now, lifecycles: phase.lifecycles.load(ordering: .relaxed),
-            transitions: phase.transitions.load(ordering: .relaxed), redisCPU: cpu, clientCPU: processCPUSeconds(),
-            commands: commands)
+            transitions: phase.transitions.load(ordering: .relaxed), redisCPU: totalCPU, clientCPU: processCPUSeconds(),
+            commands: commands, perMaster: perMaster)
     }
 }
 
@@ -251,11 +273,16 @@ func memoryUsage(_ redis: RedisClient, _ key: String) async throws -> Int {
     try await redis.send(RedisCommand("MEMORY", ["USAGE", .string(key), "SAMPLES", "0"], keys: [key])).int ?? 0
 }
 
+/// used_memory summed over the masters.
 func usedMemory(_ redis: RedisClient) async throws -> Int {
-    guard let value = try await info(redis, "memory")["used_memory"].flatMap({ Int($0) }) else {
-        throw BenchmarkError("INFO memory has no used_memory")
+    var total = 0
+    for fields in try await info(redis, "memory").values {
+        guard let value = fields["used_memory"].flatMap({ Int($0) }) else {
+            throw BenchmarkError("INFO memory has no used_memory")
+        }
+        total += value
     }
-    return value
+    return total
 }
 
 /// Pipelined 500 at a time; any error reply throws.
@@ -283,7 +310,7 @@ redisConfiguration.poolSize = options.poolSize
 var redisLogger = Logger(label: "redis")
 redisLogger.logLevel = .error
 let client = try RedisClient(configuration: redisConfiguration, logger: redisLogger)
-let store = try TaskStore(redis: client, configuration: TaskEngineConfiguration(keyspace: TaskKeyspace()))
+let store = try TaskStore(redis: client, configuration: TaskEngineConfiguration(keyspace: TaskKeyspace(shardCount: options.shards)))
 /// Holds the measurement window while the workers run.
 final class Window: Sendable {
     let snapshots = Mutex<(Snapshot, Snapshot)?>(nil)
@@ -354,6 +381,21 @@ let results = try await client.withRunning { redis -> [String] in
         print("  \(pad(delta.name, 24))  \(lpad(format(Double(delta.calls) / lifecycleEquivalents, 2), 6))   \(lpad(format(Double(delta.usec) / Double(delta.calls), 2), 6)) µs/call")
     }
     print("  EVALSHA per transition    \(format(evalshaCalls / transitions, 3))   (EVALSHA runs only at top level: the client's commands)")
+    // Each master's share of the Redis CPU and of the scripts run, against an equal share.
+    let masters = after.perMaster.keys.sorted()
+    var cpuShares: [Double] = [], evalshaShares: [Double] = []
+    for node in masters {
+        let cpu = after.perMaster[node]!.cpu - (before.perMaster[node]?.cpu ?? 0)
+        let calls = Double(after.perMaster[node]!.evalsha - (before.perMaster[node]?.evalsha ?? 0))
+        cpuShares.append(cpu / max(redisCPU, 1e-9) * Double(masters.count))
+        evalshaShares.append(calls / max(evalshaCalls, 1) * Double(masters.count))
+    }
+    if masters.count > 1 {
+        print("per master (share ÷ equal share; \(options.shards) shards):")
+        for (index, node) in masters.enumerated() {
+            print("  \(pad(node, 24))  CPU \(format(cpuShares[index], 2))×   EVALSHA \(format(evalshaShares[index], 2))×")
+        }
+    }
     results += [
         ("LIFECYCLES_PER_S", format(lifecycles / elapsed)),
         ("TRANSITIONS_PER_S", format(transitions / elapsed)),
@@ -365,7 +407,11 @@ let results = try await client.withRunning { redis -> [String] in
         ("CLIENT_CPU_PERCENT", format(clientCPU / elapsed * 100)),
         ("COMMANDS_PER_LIFECYCLE", format(Double(totalCalls) / lifecycleEquivalents, 2)),
         ("EVALSHA_PER_TRANSITION", format(evalshaCalls / transitions, 3)),
+        ("MASTERS", "\(masters.count)"),
+        ("CPU_SHARES", "\"\(cpuShares.map { format($0, 2) }.joined(separator: " "))\""),
+        ("EVALSHA_SHARES", "\"\(evalshaShares.map { format($0, 2) }.joined(separator: " "))\""),
     ]
+    if options.throughputOnly { return results.map { "\($0.0)=\($0.1)" } }
 
     // Memory per retained finished task.
     let shard = store.keyspace.shard(0)

@@ -253,6 +253,9 @@ public final class RedisRouter: Sendable {
             return gone
         }
         for node in retired { node.markRetired() }
+        // As many connections in all as against one server (see setActiveConnections).
+        let share = max(1, configuration.poolSize / max(1, masterNodes.count))
+        for node in masterNodes { node.pool.setActiveConnections(share) }
         if map.uncoveredSlotCount > 0 {
             logger.warning("redis cluster leaves hash slots unserved", metadata: ["slots": "\(map.uncoveredSlotCount)"])
         }
