@@ -98,6 +98,15 @@ let package = Package(
             ],
             path: "Benchmarks/HTTPLifecycleBenchmark"
         ),
+        .executableTarget(
+            name: "LivePushBenchmark",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Benchmarks/LivePushBenchmark"
+        ),
         .testTarget(
             name: "RESPTests",
             dependencies: [
