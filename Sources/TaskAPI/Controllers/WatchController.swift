@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import Synchronization
 import TaskEngine
 import TaskEvents
 
@@ -139,6 +140,30 @@ extension WatchController {
     }
 }
 
+/// The SSE frames of recent task events, so that ten watchers of one task cost one JSON encoding
+/// per event, not ten (the live-push benchmark spent most of taskd's CPU encoding the same task for
+/// each watcher). A frame depends on the task, the event and the base URL of links only. Bounded:
+/// emptied when full; a miss only costs an encoding.
+final class SSEFrameCache: Sendable {
+    static let shared = SSEFrameCache(limit: 4096)
+
+    private let frames = Mutex<[String: ByteBuffer]>([:])
+    private let limit: Int
+
+    init(limit: Int) { self.limit = limit }
+
+    func frame(taskId: String, eventId: String, baseURL: String, make: () -> ByteBuffer) -> ByteBuffer {
+        let key = taskId + " " + eventId + " " + baseURL
+        if let hit = frames.withLock({ $0[key] }) { return hit }
+        let made = make()
+        frames.withLock { frames in
+            if frames.count >= limit { frames.removeAll(keepingCapacity: true) }
+            frames[key] = made
+        }
+        return made
+    }
+}
+
 /// Server-Sent Events framing.
 enum SSE {
     static func frame(id: String?, event: String, data: String) -> ByteBuffer {
@@ -151,10 +176,14 @@ enum SSE {
     }
 
     /// Sends the events after `sent`, each with the task as of that event; true after a terminal one.
+    /// The frames come from ``SSEFrameCache``: every watcher of a task on this replica gets the same bytes.
     static func send(_ events: [TaskEvent], task: TaskRecord, after sent: inout StreamID?, baseURL: String, to writer: inout any ResponseBodyWriter) async throws -> Bool {
         for event in events {
             guard let position = StreamID(event.id), sent.map({ position > $0 }) ?? true else { continue }
-            try await writer.write(frame(id: event.id, event: event.kind, data: snapshot(task.asOf(event), baseURL: baseURL, trimmed: false)))
+            let bytes = SSEFrameCache.shared.frame(taskId: task.id, eventId: event.id, baseURL: baseURL) {
+                frame(id: event.id, event: event.kind, data: snapshot(task.asOf(event), baseURL: baseURL, trimmed: false))
+            }
+            try await writer.write(bytes)
             sent = position
             if event.isTerminal { return true }
         }
