@@ -59,6 +59,8 @@ cluster_start() {
       --cluster-enabled yes --cluster-config-file nodes.conf --cluster-node-timeout "$CLUSTER_NODE_TIMEOUT_MS" \
       --repl-diskless-sync-delay 0 --logfile "$dir/$port/redis.log" --daemonize no "$@" &
     CLUSTER_PIDS+=("$!")
+    # Not a job of this shell: the failover test SIGKILLs a node, and bash would report it as "Killed".
+    disown "$!"
     CLUSTER_PORTS+=("$port")
   done
   for port in "${CLUSTER_PORTS[@]}"; do
@@ -98,6 +100,9 @@ cluster_wait_ok() {
 cluster_stop() {
   local pid
   for pid in "${CLUSTER_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${CLUSTER_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  # Disowned, so not `wait`able: poll (at most 5 s each) until they are gone.
+  for pid in "${CLUSTER_PIDS[@]}"; do
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  done
   CLUSTER_PIDS=()
 }
