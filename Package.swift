@@ -53,11 +53,12 @@ let package = Package(
             ],
             resources: [.copy("../../Lua")]
         ),
+        // Only TaskEngine (and the taskd executable that assembles the services) may import
+        // RedisClient: every other module asks the engine (ARCHITECTURE.md, "One door to Redis").
         .target(
             name: "TaskEvents",
             dependencies: [
                 "TaskEngine",
-                "RedisClient",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -67,9 +68,8 @@ let package = Package(
             dependencies: [
                 "TaskEvents",
                 "TaskEngine",
-                "RedisClient",
                 .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -77,7 +77,16 @@ let package = Package(
         ),
         .executableTarget(
             name: "taskd",
-            dependencies: ["TaskAPI"]
+            dependencies: [
+                "TaskAPI",
+                "TaskEvents",
+                "TaskEngine",
+                "RedisClient",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
         ),
         .executableTarget(
             name: "RedisClientBenchmark",
@@ -151,6 +160,8 @@ let package = Package(
                 "TaskAPI",
                 "TaskEngine",
                 "TaskEvents",
+                "RedisClient",
+                "RESP",
                 "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]

@@ -47,7 +47,7 @@ var connections: [RedisConnection] = []
 for _ in 0..<options.connections {
     connections.append(try await RedisConnection.connect(to: configuration.endpoints[0], configuration: configuration))
 }
-try await connections[0].loadScripts([script])
+try await connections[0].loadScriptsOnNode([script])
 _ = try await connections[0].send(.set("key:__rand_int__", value))
 
 let batch = (0..<options.depth).map(command)

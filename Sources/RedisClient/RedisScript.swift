@@ -15,13 +15,16 @@ public struct RedisScript: Sendable, Hashable {
     }
 }
 
+/// For one node's executors (a connection, a pool). ``RedisClient`` has its own `evalScript` and
+/// `loadScripts`, which route by key and load on every master; these have other names so that which
+/// one runs never depends on the static type of the receiver.
 extension RedisCommandExecutor {
-    /// Runs a script with `EVALSHA`; when Redis does not know it (`NOSCRIPT`, e.g. after a restart or
+    /// Runs a script with `EVALSHA` on this executor's node; when Redis does not know it (`NOSCRIPT`, e.g. after a restart or
     /// `SCRIPT FLUSH`), loads it with `SCRIPT LOAD` and tries exactly once more.
     ///
     /// `SCRIPT LOAD` carries the script's keys for routing only, so in a cluster it reaches the node
     /// that will run the script.
-    public func evalScript(_ script: RedisScript, keys: [String], arguments: [RESPArgument]) async throws -> RESPValue {
+    public func evalScriptOnNode(_ script: RedisScript, keys: [String], arguments: [RESPArgument]) async throws -> RESPValue {
         let call = RedisCommand.evalsha(script.sha1, keys: keys, arguments: arguments)
         do {
             return try await send(call)
@@ -31,8 +34,8 @@ extension RedisCommandExecutor {
         }
     }
 
-    /// Loads scripts ahead of their first call, so the first `EVALSHA` does not pay for a `NOSCRIPT`.
-    public func loadScripts(_ scripts: [RedisScript]) async throws {
+    /// Loads scripts into this node ahead of their first call, so the first `EVALSHA` does not pay for a `NOSCRIPT`.
+    public func loadScriptsOnNode(_ scripts: [RedisScript]) async throws {
         let replies = try await pipeline(scripts.map { RedisCommand("SCRIPT", ["LOAD", .string($0.source)]) })
         for (script, reply) in zip(scripts, replies) {
             if case .error(let message) = reply {

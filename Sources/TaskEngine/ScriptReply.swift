@@ -38,20 +38,65 @@ struct ScriptReply {
     }
 
     var code: Int { values[0].int ?? -1 }
+}
 
-    func string(_ index: Int) -> String {
-        index < values.count ? values[index].string ?? "" : ""
+/// The fields of an accepted reply after its code, read in order: each transition's `decode` reads
+/// them exactly as its script's header lists them, so the Swift side cannot skip or reorder one.
+struct ScriptReplyFields {
+    let script: String
+    let code: Int
+    private var rest: ArraySlice<RESPValue>
+
+    init(_ reply: ScriptReply, script: String) {
+        self.script = script
+        self.code = reply.code
+        self.rest = reply.values.dropFirst()
     }
 
-    /// An integer at `index`; nil when absent or `""`.
-    func int(_ index: Int) -> Int64? {
-        guard index < values.count else { return nil }
-        return values[index].int.map(Int64.init)
+    private mutating func next(_ what: String) throws -> RESPValue {
+        guard let value = rest.popFirst() else {
+            throw TaskEngineError(.unexpectedReply, "script \(script) answered without its \(what)")
+        }
+        return value
     }
 
-    func status(_ index: Int) throws -> TaskStatus {
-        guard let status = TaskStatus(rawValue: string(index)) else {
-            throw TaskEngineError(.unexpectedReply, "a script answered an unknown status \"\(string(index))\"")
+    /// A string field; `""` stays `""`.
+    mutating func string(_ what: String) throws -> String {
+        try next(what).string ?? ""
+    }
+
+    /// A string field where `""` means none.
+    mutating func optionalString(_ what: String) throws -> String? {
+        let text = try string(what)
+        return text.isEmpty ? nil : text
+    }
+
+    /// An integer field (Redis turns Lua numbers into integers).
+    mutating func int(_ what: String) throws -> Int64 {
+        let value = try next(what)
+        guard let number = value.int else {
+            throw TaskEngineError(.unexpectedReply, "script \(script) answered \(value) for its \(what), not an integer")
+        }
+        return Int64(number)
+    }
+
+    /// An integer field where `""` means none.
+    mutating func optionalInt(_ what: String) throws -> Int64? {
+        let value = try next(what)
+        if let number = value.int { return Int64(number) }
+        if value.string == "" { return nil }
+        throw TaskEngineError(.unexpectedReply, "script \(script) answered \(value) for its \(what), not an integer or \"\"")
+    }
+
+    /// A `0 | 1` field.
+    mutating func flag(_ what: String) throws -> Bool {
+        try int(what) == 1
+    }
+
+    mutating func status(_ what: String = "status") throws -> TaskStatus {
+        let text = try string(what)
+        guard let status = TaskStatus(rawValue: text) else {
+            throw TaskEngineError(.unexpectedReply, "script \(script) answered an unknown \(what) \"\(text)\"")
         }
         return status
     }

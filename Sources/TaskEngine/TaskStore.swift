@@ -6,12 +6,16 @@ import ServiceLifecycle
 /// The task lifecycle over Redis: one method per transition, each one `EVALSHA` of its script
 /// (Lua/README.md), plus reads. Safe to use from any number of replicas and tasks at once.
 ///
-/// Its background services (``services``) must run somewhere for leases to expire, delayed tasks
-/// to start and indexes to be cleaned; running them in every replica is safe.
+/// The engine is the only door to Redis: the API, the event feeds and the worker library ask it, and
+/// none of them holds the client. Its background services (``services``) must run somewhere for
+/// leases to expire, delayed tasks to start and indexes to be cleaned; running them in every replica
+/// is safe.
 public final class TaskStore: Sendable {
     public let configuration: TaskEngineConfiguration
-    public let redis: RedisClient
+    let redis: RedisClient
     public let scripts: TaskScripts
+    /// The API keys, in the same Redis under the same prefix.
+    public let apiKeys: APIKeyStore
     let clock: any TaskClock
     let logger: Logger
     /// Rung whenever a task may have become ready to claim; see ``ReadyTaskWatcher``.
@@ -29,6 +33,7 @@ public final class TaskStore: Sendable {
         self.configuration = try configuration.validated()
         self.redis = redis
         self.scripts = try scripts ?? TaskScripts()
+        self.apiKeys = APIKeyStore(redis: redis, keyspace: configuration.keyspace)
         self.clock = clock
         self.logger = logger
     }
@@ -38,7 +43,7 @@ public final class TaskStore: Sendable {
     /// The engine's clock (ms since the epoch): pinned in tests.
     public func now() -> Int64 { clock.now() }
 
-    /// Loads every script into Redis ahead of the first call (a `NOSCRIPT` later reloads by itself).
+    /// Loads every script into every master ahead of the first call (a `NOSCRIPT` later reloads by itself).
     public func loadScripts() async throws {
         try await redis.loadScripts(scripts.all)
     }
@@ -49,11 +54,6 @@ public final class TaskStore: Sendable {
         [ReadyTaskWatcher(store: self), LeaseReaper(store: self), DelayedPromoter(store: self), RetentionJanitor(store: self)]
     }
 
-    // MARK: - Shared by the transitions
-
-    var taskEventsMaxLen: RESPArgument { .integer(configuration.taskEventsMaxLen) }
-    var shardEventsMaxLen: RESPArgument { .integer(configuration.shardEventsMaxLen) }
-
     /// The shard of an existing task; an id taskd could not have made is "not found" without a Redis call.
     func shard(ofTask id: String) throws -> ShardKeys {
         guard let shard = keyspace.shard(ofTask: id) else {
@@ -62,15 +62,26 @@ public final class TaskStore: Sendable {
         return shard
     }
 
-    func run(
-        _ script: RedisScript, keys: [String], _ arguments: [RESPArgument], taskId: String?, accepting: Set<Int> = []
-    ) async throws -> ScriptReply {
-        guard let ack = configuration.replicaAcknowledgement else {
-            let reply = try await redis.evalScript(script, keys: keys, arguments: arguments)
-            return try ScriptReply(reply, script: script.name, taskId: taskId, accepting: accepting)
+    /// Runs one transition: the engine's only `EVALSHA`. With replica acknowledgement configured, a
+    /// `WAIT` follows in the same pipeline on the same connection.
+    func perform<T: TaskTransition>(_ transition: T, in shard: ShardKeys, now: Int64? = nil) async throws -> T.Reply {
+        let script = scripts.script(for: T.self)
+        let keys = transition.keys(in: shard)
+        assert(keys.count == T.keyCount, "\(T.self) passes \(keys.count) keys to \(script.name)")
+        let call = TransitionCall(
+            now: now ?? clock.now(), shard: shard, taskEventsMaxLen: configuration.taskEventsMaxLen,
+            shardEventsMaxLen: configuration.shardEventsMaxLen)
+        let arguments = transition.arguments(call)
+        let raw: RESPValue
+        if let ack = configuration.replicaAcknowledgement {
+            let (reply, acknowledged) = try await redis.evalScript(script, keys: keys, arguments: arguments, replicas: ack.replicas, timeout: ack.timeout)
+            if acknowledged < ack.replicas { underReplicated.note(acknowledged: acknowledged, wanted: ack.replicas, logger: logger) }
+            raw = reply
+        } else {
+            raw = try await redis.evalScript(script, keys: keys, arguments: arguments)
         }
-        let (reply, acknowledged) = try await redis.evalScript(script, keys: keys, arguments: arguments, replicas: ack.replicas, timeout: ack.timeout)
-        if acknowledged < ack.replicas { underReplicated.note(acknowledged: acknowledged, wanted: ack.replicas, logger: logger) }
-        return try ScriptReply(reply, script: script.name, taskId: taskId, accepting: accepting)
+        let reply = try ScriptReply(raw, script: script.name, taskId: transition.taskId, accepting: T.answerCodes)
+        var fields = ScriptReplyFields(reply, script: script.name)
+        return try transition.decode(&fields)
     }
 }

@@ -1,6 +1,4 @@
 import Logging
-import RESP
-import RedisClient
 import ServiceLifecycle
 import Synchronization
 import TaskEngine
@@ -14,7 +12,7 @@ public final class TaskChangeHub: Service, Sendable {
     private let logger: Logger
     private let feeds = Mutex<[String: TaskFeed]>([:])
     private let allTasks: AllTasksFeed
-    private let notifications = Mutex<KeyspaceNotifications.Finding>(.on)
+    private let notifications = Mutex<KeyspaceNotificationsFinding>(.on)
     private let stopped = Mutex(false)
     /// Items a watcher may fall behind before it is dropped.
     public let bufferLimit: Int
@@ -38,14 +36,16 @@ public final class TaskChangeHub: Service, Sendable {
                 do {
                     try await self.listen()
                     refused = false
-                } catch let error as RedisServerError {
-                    // Redis said no (e.g. NOPERM: the ACL user lacks the channel pattern); say so once.
-                    if !refused {
-                        self.logger.warning("Redis refused the keyspace subscription; watchers get changes only by polling until it is allowed", metadata: ["error": "\(error)"])
-                    }
-                    refused = true
                 } catch {
-                    self.logger.debug("keyspace subscription ended; again", metadata: ["error": "\(error)"])
+                    if case .refused = StoreFailure(error) {
+                        // Redis said no (e.g. NOPERM: the ACL user lacks the channel pattern); say so once.
+                        if !refused {
+                            self.logger.warning("Redis refused the keyspace subscription; watchers get changes only by polling until it is allowed", metadata: ["error": "\(error)"])
+                        }
+                        refused = true
+                    } else {
+                        self.logger.debug("keyspace subscription ended; again", metadata: ["error": "\(error)"])
+                    }
                 }
                 try? await Task.sleep(for: .milliseconds(500))
             }
@@ -62,7 +62,7 @@ public final class TaskChangeHub: Service, Sendable {
 
     /// Checks (and where allowed, turns on) keyspace notifications on every master.
     private func checkNotifications() async {
-        let finding = await KeyspaceNotifications.ensure(store.redis)
+        let finding = await store.ensureKeyspaceNotifications()
         let previous = notifications.withLock { notifications in
             defer { notifications = finding }
             return notifications
@@ -73,7 +73,7 @@ public final class TaskChangeHub: Service, Sendable {
     /// A notification arrived: if taskd could not read the setting, it now knows it is on. Only on a
     /// standalone server: in a cluster the notification may come from one master of several.
     private func notificationArrived() {
-        guard !store.redis.router.isCluster else { return }
+        guard store.oneNotificationProvesSetting else { return }
         let proven = notifications.withLock { notifications -> Bool in
             guard case .unreadable = notifications else { return false }
             notifications = .on
@@ -83,29 +83,23 @@ public final class TaskChangeHub: Service, Sendable {
     }
 
     private func listen() async throws {
-        let pattern = store.keyspace.eventsNotificationPattern(database: store.redis.configuration.database)
-        var checkedTopology = store.redis.router.topologyVersion
         var heard = false
-        try await store.redis.subscribeOnEveryMaster(patterns: [pattern]) { events in
-            for await event in events {
-                switch event {
-                case .message(let message):
-                    if !heard {
-                        heard = true
-                        notificationArrived()
-                    }
-                    if store.keyspace.isShardEventsChannel(message.channel) {
-                        allTasks.doorbell.ring()
-                    } else if let id = store.keyspace.taskId(fromNotificationChannel: message.channel) {
-                        feeds.withLock { $0[id] }?.doorbell.ring()
-                    }
-                case .gap:
+        try await store.watchChanges { changes in
+            for await change in changes {
+                if !heard, change.isNotification {
+                    heard = true
+                    notificationArrived()
+                }
+                switch change {
+                case .anyTask:
+                    allTasks.doorbell.ring()
+                case .task(let id):
+                    feeds.withLock { $0[id] }?.doorbell.ring()
+                case .gap(let mastersChanged):
                     for feed in feeds.withLock({ Array($0.values) }) { feed.doorbell.ring() }
                     allTasks.doorbell.ring()
                     // A new master (a promoted replica) may not publish notifications yet.
-                    let topology = store.redis.router.topologyVersion
-                    if topology != checkedTopology {
-                        checkedTopology = topology
+                    if mastersChanged {
                         await checkNotifications()
                         heard = false
                     }
@@ -192,5 +186,13 @@ public final class TaskChangeHub: Service, Sendable {
         guard let feed = feeds.withLock({ $0[id] }) else { return }
         // The feed notices it is idle at its next look and stops; ring so that is now.
         if feed.remove(subscription) { feed.doorbell.ring() }
+    }
+}
+
+extension TaskChange {
+    /// A message Redis published (not a gap the client reported).
+    fileprivate var isNotification: Bool {
+        if case .gap = self { return false }
+        return true
     }
 }

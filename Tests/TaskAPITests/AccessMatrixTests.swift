@@ -3,7 +3,7 @@ import HTTPTypes
 import HummingbirdTesting
 import NIOCore
 @testable import TaskAPI
-import TaskEngine
+@testable import TaskEngine
 import TaskEvents
 import TestSupport
 import Testing

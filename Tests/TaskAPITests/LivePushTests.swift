@@ -5,7 +5,7 @@ import HummingbirdTesting
 import NIOCore
 import RedisClient
 import TaskAPI
-import TaskEngine
+@testable import TaskEngine
 import TaskEvents
 import TestSupport
 import Testing

@@ -2,7 +2,7 @@ import Foundation
 import RESP
 import RedisClient
 import Synchronization
-import TaskEngine
+@testable import TaskEngine
 import TestSupport
 import Testing
 

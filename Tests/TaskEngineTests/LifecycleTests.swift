@@ -29,7 +29,9 @@ import Testing
             let finished = try #require(try await store.get(created.id))
             #expect(finished.status == .completed)
             #expect(finished.progress == 100)
-            #expect(finished.ops.first == TaskOp(id: "1", json: #"{"progress":50}"#))
+            // heartbeat-5 stamps the report's time (seconds, as Redis Software's pending_ops) on every op.
+            let seconds = clock.now() / 1000
+            #expect(finished.ops.first == TaskOp(id: "1", json: #"{"progress":50,"heartbeat":\#(seconds),"last_sample_time":\#(seconds)}"#))
             #expect(finished.response == #"{"resourceId":1}"#)
             #expect(finished.version == done.version)
 

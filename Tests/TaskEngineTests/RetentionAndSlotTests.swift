@@ -1,6 +1,6 @@
 import RESP
 import RedisClient
-import TaskEngine
+@testable import TaskEngine
 import TestSupport
 import Testing
 

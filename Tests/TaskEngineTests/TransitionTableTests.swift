@@ -1,6 +1,6 @@
 import RESP
 import RedisClient
-import TaskEngine
+@testable import TaskEngine
 import TestSupport
 import Testing
 
@@ -24,39 +24,38 @@ import Testing
         case noTask
     }
 
+    // Short names for the table's cells.
+    private static let stale = Outcome.refused(.staleLease)
+    private static let wrong = Outcome.refused(.wrongStatus)
+    private static let commit = Outcome.refused(.notCancellable)
+    private static let none = Outcome.noTask
+    private static let gone = Outcome.deleted
+    private static func to(_ status: TaskStatus) -> Outcome { .status(status) }
+
+    /// DESIGN.md §2 as data: each call's outcome from each start state, columns in `Start` order.
+    /// `fail` has attempts left (3), `failLastAttempt` has none; `none` = the claim found nothing
+    /// and changed nothing; `gone` = deleted.
+    static let table: [Call: [Outcome]] = [
+        //                 queued            starting         running          impacted         cancelling        commitPhase      completed  failed             cancelled  dismissed
+        .claim:           [to(.starting),    none,            none,            none,            none,             none,            none,      none,              none,      none],
+        .heartbeat:       [stale,            to(.running),    to(.running),    to(.running),    to(.cancelling),  to(.running),    stale,     stale,             stale,     stale],
+        .complete:        [stale,            to(.completed),  to(.completed),  to(.completed),  to(.completed),   to(.completed),  stale,     stale,             stale,     stale],
+        .fail:            [stale,            to(.queued),     to(.queued),     to(.queued),     to(.failed),      to(.queued),     stale,     stale,             stale,     stale],
+        .failLastAttempt: [stale,            to(.failed),     to(.failed),     to(.failed),     to(.failed),      to(.failed),     stale,     stale,             stale,     stale],
+        .cancel:          [to(.cancelled),   to(.cancelling), to(.cancelling), to(.cancelling), to(.cancelling),  commit,          wrong,     wrong,             wrong,     wrong],
+        .cancelForce:     [to(.cancelled),   to(.cancelled),  to(.cancelled),  to(.cancelled),  to(.cancelled),   to(.cancelled),  wrong,     wrong,             wrong,     wrong],
+        .acknowledge:     [stale,            wrong,           wrong,           wrong,           to(.cancelled),   wrong,           stale,     stale,             stale,     stale],
+        .dismiss:         [wrong,            wrong,           wrong,           wrong,           wrong,            wrong,           wrong,     to(.dismissed),    wrong,     wrong],
+        .delete:          [wrong,            wrong,           wrong,           wrong,           wrong,            wrong,           gone,      gone,              gone,      gone],
+    ]
+
     static func expected(_ start: Start, _ call: Call) -> Outcome {
-        let leased: Set<Start> = [.starting, .running, .impacted, .cancelling, .commitPhase]
-        switch call {
-        case .claim:
-            return start == .queued ? .status(.starting) : .noTask
-        case .heartbeat:
-            if start == .cancelling { return .status(.cancelling) }
-            return leased.contains(start) ? .status(.running) : .refused(start == .queued ? .staleLease : .staleLease)
-        case .complete:
-            return leased.contains(start) ? .status(.completed) : .refused(.staleLease)
-        case .fail:
-            if start == .cancelling { return .status(.failed) }
-            return leased.contains(start) ? .status(.queued) : .refused(.staleLease)
-        case .failLastAttempt:
-            return leased.contains(start) ? .status(.failed) : .refused(.staleLease)
-        case .cancel:
-            switch start {
-            case .queued: return .status(.cancelled)
-            case .starting, .running, .impacted, .cancelling: return .status(.cancelling)
-            case .commitPhase: return .refused(.notCancellable)
-            default: return .refused(.wrongStatus)
-            }
-        case .cancelForce:
-            if start == .queued || leased.contains(start) { return .status(.cancelled) }
-            return .refused(.wrongStatus)
-        case .acknowledge:
-            if start == .cancelling { return .status(.cancelled) }
-            return .refused(leased.contains(start) ? .wrongStatus : .staleLease)
-        case .dismiss:
-            return start == .failed ? .status(.dismissed) : .refused(.wrongStatus)
-        case .delete:
-            return [.completed, .failed, .cancelled, .dismissed].contains(start) ? .deleted : .refused(.wrongStatus)
-        }
+        table[call]![Start.allCases.firstIndex(of: start)!]
+    }
+
+    @Test func theTableCoversEveryCallAndStart() {
+        #expect(Set(Self.table.keys) == Set(Call.allCases))
+        #expect(Self.table.values.allSatisfy { $0.count == Start.allCases.count })
     }
 
     static let cases: [(Start, Call)] = Start.allCases.flatMap { start in Call.allCases.map { (start, $0) } }

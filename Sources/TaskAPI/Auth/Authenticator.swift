@@ -2,7 +2,6 @@ import Crypto
 import Foundation
 import HTTPTypes
 import Synchronization
-import RedisClient
 import TaskEngine
 
 /// Checks credentials against the API keys in Redis and the route's access rule.
@@ -12,7 +11,7 @@ import TaskEngine
 /// stops working within `cacheLifetime`.
 final class Authenticator: Sendable {
     private let keys: APIKeyStore
-    private let cache = Mutex<[String: (key: APIKey, until: ContinuousClock.Instant)]>([:])
+    private let cache = Mutex<[Data: (key: APIKey, until: ContinuousClock.Instant)]>([:])
     static let cacheLifetime: Duration = .seconds(5)
     static let cacheLimit = 10_000
 
@@ -42,7 +41,7 @@ final class Authenticator: Sendable {
     }
 
     private func verify(_ credentials: Credentials) async throws -> APIKey? {
-        let digest = Hex.encode(Array(SHA256.hash(data: Array((credentials.key + "\u{0}" + credentials.secret).utf8))))
+        let digest = Data(SHA256.hash(data: Array((credentials.key + "\u{0}" + credentials.secret).utf8)))
         let now = ContinuousClock.now
         if let hit = cache.withLock({ $0[digest] }), hit.until > now { return hit.key }
         guard let key = try await keys.verify(key: credentials.key, secret: credentials.secret) else { return nil }

@@ -9,9 +9,9 @@ struct APIServices: Sendable {
     let authenticator: Authenticator
     let logger: Logger
 
-    /// The task, or 404 in the route's dialect; an id taskd never made is 404 without asking Redis.
-    func task(_ id: String) async throws -> TaskRecord {
-        guard TaskID.isValid(id), let task = try await store.get(id) else { throw APIError.taskNotFound(id) }
+    /// The task, or 404 in the route's dialect.
+    func task(_ id: TaskID) async throws -> TaskRecord {
+        guard let task = try await store.get(id.text) else { throw APIError.taskNotFound(id.text) }
         return task
     }
 
@@ -36,6 +36,14 @@ extension Request {
             throw APIError(.notFound, "not_found", "The path lacks \(name).")
         }
         return value
+    }
+
+    /// The task id in path parameter `name`, parsed once for the whole route: an id taskd never
+    /// made is a 404 in the route's dialect without asking Redis.
+    func taskID(_ context: AppRequestContext, _ name: String = "taskId") throws -> TaskID {
+        let text = try parameter(name, context)
+        guard let id = TaskID(text) else { throw APIError.taskNotFound(text) }
+        return id
     }
 
     /// `?name=true|false|1|0`; absent is false; anything else is a 400.

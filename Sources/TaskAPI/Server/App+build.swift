@@ -10,7 +10,8 @@ import TaskEvents
 /// Every route of taskd, dialect by dialect.
 func allEndpoints(_ services: APIServices, hub: TaskChangeHub) -> [Endpoint] {
     HealthController(services: services, hub: hub).endpoints
-        + NativeTasksController(services: services, hub: hub).endpoints
+        + CloudTasksController(services: services, hub: hub).endpoints
+        + NativeTasksController(services: services).endpoints
         + WatchController(services: services, hub: hub).endpoints
         + WorkersController(services: services).endpoints
         + SoftwareActionsController(services: services).endpoints

@@ -2,18 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
-import RedisClient
 import TaskEngine
-
-/// Which API a route belongs to: each renders errors (and tasks) its own way.
-public enum Dialect: String, Sendable, CaseIterable {
-    /// Redis Cloud tasks and taskd's own routes: `{"type", "status", "description"}`.
-    case native
-    /// Redis Software actions and CRDB tasks: `{"error_code", "description"}`.
-    case software
-    /// kAPI: `{"code", "message"}`.
-    case kapi
-}
 
 /// An error answer: a status, a stable code and a sentence a person can act on.
 public struct APIError: Error, Sendable {
@@ -36,10 +25,10 @@ public struct APIError: Error, Sendable {
         APIError(.notFound, "task_not_found", "No task \(id.prefix(80)) exists: it is unknown, was deleted, or its result expired.")
     }
 
-    /// The body in `dialect`'s shape.
-    func body(in dialect: Dialect) -> [String: String] {
-        switch dialect {
-        case .native:
+    /// The body in `style`'s shape.
+    func body(in style: ErrorBodyStyle) -> [String: String] {
+        switch style {
+        case .cloud:
             return ["type": code, "status": "\(status.code) \(status.reasonPhrase.uppercased().replacingOccurrences(of: " ", with: "_"))", "description": message]
         case .software:
             return ["error_code": code, "description": message]
@@ -51,7 +40,7 @@ public struct APIError: Error, Sendable {
     func response(in dialect: Dialect) -> Response {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let data = (try? encoder.encode(body(in: dialect))) ?? Data()
+        let data = (try? encoder.encode(body(in: dialect.errorBodyStyle))) ?? Data()
         var headers = self.headers
         headers[.contentType] = "application/json"
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
@@ -66,10 +55,10 @@ extension APIError {
             self = error
         case let error as TaskEngineError:
             self = APIError(engine: error)
-        case is RedisClientError:
+        case let error where StoreFailure(error) == .unreachable:
             // Redis is away or slow: say so quickly; the client reconnects by itself.
             self = APIError(.serviceUnavailable, "redis_unavailable", "The task store (Redis) is not reachable right now; retry shortly.", headers: [.retryAfter: "1"])
-        case is RedisServerError:
+        case let error where StoreFailure(error) != nil:
             self = APIError(.serviceUnavailable, "redis_error", "The task store (Redis) refused the request; retry shortly or ask an operator to check Redis.", headers: [.retryAfter: "1"])
         case let error as HTTPError:
             self = APIError(error.status, error.status == .notFound ? "not_found" : "http_\(error.status.code)", error.body ?? error.status.reasonPhrase)

@@ -22,14 +22,12 @@ struct KAPIActionsController {
     }
 
     @Sendable func get(_ request: Request, context: AppRequestContext) async throws -> Response {
-        try jsonResponse(KAPIActionRepresentation(try await services.task(try request.parameter("id", context))))
+        try jsonResponse(KAPIActionRepresentation(try await services.task(try request.taskID(context, "id"))))
     }
 
     /// 204 when dismissed; 409 when the action is not failed; 404 when unknown.
     @Sendable func dismiss(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let id = try request.parameter("id", context)
-        guard TaskID.isValid(id) else { throw APIError.taskNotFound(id) }
-        try await services.store.dismiss(id)
+        try await services.store.dismiss(try request.taskID(context, "id").text)
         return Response(status: .noContent)
     }
 }

@@ -6,15 +6,65 @@ public struct ClaimedTask: Sendable, Hashable {
     public var commandType: String
     /// JSON text given at create, nil when none.
     public var params: String?
-    /// A JSON object, op id → op, `{}` when the task has no ops.
-    public var ops: String
+    /// The sub-operation ids given at create (and any a worker added), in order.
+    public var ops: [String]
+    /// What the previous attempt reported for each op (JSON objects: progress, snapshot, …), in
+    /// `ops` order, so a retried attempt can resume; empty on a first attempt.
+    public var opStates: [TaskOp]
     /// Counts from 1.
     public var attempt: Int
     public var maxAttempts: Int
     /// The fencing token: every later call for this task must carry it.
     public var leaseToken: String
     public var leaseExpiresAt: Int64
+    /// The lease length this claim chose: heartbeats renew by it unless they name another.
+    public var lease: Duration
     public var version: Int64
+}
+
+/// `claim-5`: the most urgent ready task of one commandType in one shard (queued → starting).
+struct ClaimTransition: TaskTransition {
+    static let scriptName = "claim"
+    static let keyCount = 5
+    /// `EMPTY`: nothing ready.
+    static let answerCodes: Set<Int> = [8]
+
+    var commandType: String
+    var workerId: String
+    var leaseToken: String
+    var leaseMs: Int64
+
+    enum Outcome {
+        case claimed(ClaimedTask)
+        case empty(nextRunAt: Int64?)
+    }
+
+    func keys(in shard: ShardKeys) -> [String] {
+        [shard.queue(commandType), shard.delayed, shard.leases, shard.updatedIndex, shard.events]
+    }
+
+    func arguments(_ call: TransitionCall) -> [RESPArgument] {
+        [call.nowArgument, .string(call.shard.base), .string(workerId), .string(leaseToken), .string(String(leaseMs)), ""]
+            + call.streamLimits
+    }
+
+    /// `{0, id, commandType, params, opIds, opStates, attempt, maxAttempts, leaseToken, leaseExpiresAt, version}`
+    /// or `{8, nextRunAt}`.
+    func decode(_ reply: inout ScriptReplyFields) throws -> Outcome {
+        if reply.code == 8 {
+            return .empty(nextRunAt: try reply.optionalInt("nextRunAt"))
+        }
+        let id = try reply.string("id")
+        let commandType = try reply.string("commandType")
+        let params = try reply.optionalString("params")
+        let ops = try reply.string("opIds").split(separator: " ").map(String.init)
+        let opStates = try TaskOp.list(fromObject: reply.string("opStates"), order: ops)
+        return .claimed(ClaimedTask(
+            id: id, commandType: commandType, params: params, ops: ops, opStates: opStates,
+            attempt: Int(try reply.int("attempt")), maxAttempts: Int(try reply.int("maxAttempts")),
+            leaseToken: try reply.string("leaseToken"), leaseExpiresAt: try reply.int("leaseExpiresAt"),
+            lease: .milliseconds(leaseMs), version: try reply.int("version")))
+    }
 }
 
 extension TaskStore {
@@ -27,11 +77,10 @@ extension TaskStore {
     /// it when a task is queued, and a delayed task wakes it at its `runAt`. Returns nil when the wait
     /// ends empty-handed, or when the calling task is cancelled.
     public func claim(workerId: String, commandTypes: [String], lease: Duration? = nil, wait: Duration = .zero) async throws -> ClaimedTask? {
-        try InputCheck.word(workerId, "workerId", length: TaskLimits.nameLength.lowerBound + 1...TaskLimits.nameLength.upperBound)
-        try InputCheck.range(commandTypes.count, "the number of commandTypes", 1...64)
+        try InputCheck.word(workerId, "workerId", length: TaskLimits.workerIdLength)
+        try InputCheck.range(commandTypes.count, "the number of commandTypes", TaskLimits.claimCommandTypes)
         for commandType in commandTypes { try InputCheck.name(commandType, "commandType", length: TaskLimits.commandTypeLength) }
-        let leaseMs = (lease ?? configuration.leaseDuration).milliseconds
-        try InputCheck.range(leaseMs, "the lease (ms)", TaskLimits.lease)
+        let leaseMs = try TaskLimits.checkedLease(lease ?? configuration.leaseDuration)
         guard wait >= .zero, wait <= Self.maximumClaimWait else {
             throw InputCheck.invalid("the claim wait must be between 0 and \(Self.maximumClaimWait), got \(wait)")
         }
@@ -42,7 +91,8 @@ extension TaskStore {
             let generation = readyTasks.generation
             var earliestRunAt: Int64?
             for (shard, commandType) in queues {
-                switch try await claimOne(shard: shard, commandType: commandType, workerId: workerId, leaseMs: leaseMs) {
+                let transition = ClaimTransition(commandType: commandType, workerId: workerId, leaseToken: Self.newLeaseToken(), leaseMs: leaseMs)
+                switch try await perform(transition, in: shard) {
                 case .claimed(let task):
                     return task
                 case .empty(let nextRunAt):
@@ -71,29 +121,6 @@ extension TaskStore {
         }
         let start = Int.random(in: 0..<pairs.count)
         return Array(pairs[start...] + pairs[..<start])
-    }
-
-    private enum ClaimOutcome {
-        case claimed(ClaimedTask)
-        case empty(nextRunAt: Int64?)
-    }
-
-    private func claimOne(shard: ShardKeys, commandType: String, workerId: String, leaseMs: Int64) async throws -> ClaimOutcome {
-        let leaseToken = Self.newLeaseToken()
-        let keys = [shard.queue(commandType), shard.delayed, shard.leases, shard.updatedIndex, shard.events]
-        let arguments: [RESPArgument] = [
-            .string(String(clock.now())), .string(shard.base), .string(workerId), .string(leaseToken),
-            .string(String(leaseMs)), "", taskEventsMaxLen, shardEventsMaxLen,
-        ]
-        let reply = try await run(scripts.claim, keys: keys, arguments, taskId: nil, accepting: [8])
-        if reply.code == 8 {
-            return .empty(nextRunAt: reply.int(1))
-        }
-        let params = reply.string(3)
-        return .claimed(ClaimedTask(
-            id: reply.string(1), commandType: reply.string(2), params: params.isEmpty ? nil : params,
-            ops: reply.string(4), attempt: Int(reply.int(5) ?? 1), maxAttempts: Int(reply.int(6) ?? 1),
-            leaseToken: reply.string(7), leaseExpiresAt: reply.int(8) ?? 0, version: reply.int(9) ?? 0))
     }
 
     /// 128 random bits in hex: a lease token nobody can guess.

@@ -31,9 +31,10 @@ struct WatchController {
     }
 
     @Sendable func watchTask(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let id = try request.parameter("taskId", context)
+        let taskID = try request.taskID(context)
+        let id = taskID.text
         let resumeAfter = try Self.resumePosition(request.headers[Self.lastEventIDHeader])
-        let initial = try await services.task(id)
+        let initial = try await services.task(taskID)
         // Subscribe before reading the history, so nothing written in between is missed.
         let subscription = try await hub.subscribe(to: id)
         let base = baseURL(of: request)

@@ -1,6 +1,4 @@
 import Hummingbird
-import RESP
-import RedisClient
 import TaskEngine
 import TaskEvents
 
@@ -27,19 +25,9 @@ struct HealthController {
 
     /// Ready when Redis (every master of a cluster) answers and knows every lifecycle script.
     @Sendable func ready(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let scripts = services.store.scripts.all
-        var problems: [String] = []
+        var problems: [String]
         do {
-            var missing = 0
-            for node in try await services.store.redis.masters() {
-                let reply = try await node.pool.send(RedisCommand("SCRIPT", ["EXISTS"] + scripts.map { .string($0.sha1) }))
-                missing += zip(scripts, reply.array ?? []).filter { $0.1.int != 1 }.count
-            }
-            if missing > 0 {
-                // Load them now: a Redis restart, a failover or SCRIPT FLUSH dropped them.
-                try await services.store.loadScripts()
-                problems.append("Redis had lost \(missing) lifecycle scripts; they were loaded again.")
-            }
+            problems = try await services.store.checkReadiness()
         } catch {
             return try jsonResponse(Health(status: "unavailable", problems: ["Redis is not reachable: \(APIError(error).message)"]), status: .serviceUnavailable)
         }

@@ -1,31 +1,31 @@
 import RESP
 import RedisClient
 
-/// Checks (and where allowed, sets) `notify-keyspace-events` so Redis publishes stream writes:
-/// taskd needs `K` (keyspace channel) and `t` (stream commands), or `A` which includes `t`.
-/// The setting is per node and not replicated: in a cluster every master is checked, and again
-/// whenever the masters change (a promoted replica has its own configuration).
-enum KeyspaceNotifications {
-    /// What taskd found out about the setting.
-    enum Finding: Sendable, Equatable {
-        /// On, on every master (now).
-        case on
-        /// taskd's Redis user may not read the setting: the least-privilege ACL rule set
-        /// (`Docker/redis-acl/taskd.acl`) has no CONFIG. A notification that arrives shows it is on.
-        case unreadable(String)
-        /// Off (on some master), and taskd may not or could not turn it on.
-        case off(String)
+/// What taskd found out about `notify-keyspace-events`: Redis must publish stream writes for
+/// watchers to hear of changes at once (`K` keyspace channel and `t` stream commands, or `A`).
+public enum KeyspaceNotificationsFinding: Sendable, Equatable {
+    /// On, on every master (now).
+    case on
+    /// taskd's Redis user may not read the setting: the least-privilege ACL rule set
+    /// (`Docker/redis-acl/taskd.acl`) has no CONFIG. A notification that arrives shows it is on.
+    case unreadable(String)
+    /// Off (on some master), and taskd may not or could not turn it on.
+    case off(String)
 
-        /// One sentence telling an operator what to configure; nil when on.
-        var sentence: String? {
-            switch self {
-            case .on: nil
-            case .unreadable(let sentence), .off(let sentence): sentence
-            }
+    /// One sentence telling an operator what to configure; nil when on.
+    public var sentence: String? {
+        switch self {
+        case .on: nil
+        case .unreadable(let sentence), .off(let sentence): sentence
         }
     }
+}
 
-    static func ensure(_ redis: RedisClient) async -> Finding {
+extension TaskStore {
+    /// Checks (and where allowed, turns on) `notify-keyspace-events` on every master. The setting is
+    /// per node and not replicated: in a cluster every master is checked, and again whenever the
+    /// masters change (``TaskChange/gap(mastersChanged:)``: a promoted replica has its own configuration).
+    public func ensureKeyspaceNotifications() async -> KeyspaceNotificationsFinding {
         do {
             for node in try await redis.masters() {
                 let reply: RESPValue
@@ -38,7 +38,7 @@ enum KeyspaceNotifications {
                             + (cluster ? "" : " This note goes away once taskd receives a change notification."))
                 }
                 let current = reply.array.flatMap { $0.count == 2 ? $0[1].string : nil } ?? ""
-                if Self.suffices(current) { continue }
+                if Self.notificationsSuffice(current) { continue }
                 var wanted = current
                 if !wanted.contains("K") { wanted += "K" }
                 if !wanted.contains("t") && !wanted.contains("A") { wanted += "t" }
@@ -50,7 +50,7 @@ enum KeyspaceNotifications {
         }
     }
 
-    static func suffices(_ flags: String) -> Bool {
+    static func notificationsSuffice(_ flags: String) -> Bool {
         flags.contains("K") && (flags.contains("t") || flags.contains("A"))
     }
 }

@@ -25,17 +25,21 @@ struct WorkersController {
         var taskId: String
         var commandType: String
         var params: JSONValue?
-        var ops: JSONValue
+        /// The op ids in the order given at create.
+        var ops: [String]
+        /// A retried attempt's view of what the last attempt reported per op; absent on a first attempt.
+        var opStates: [String: JSONValue]?
         var attempt: Int
         var maxAttempts: Int
         var leaseToken: String
         var leaseExpiresAt: String
+        var leaseSeconds: Double
     }
 
     @Sendable func claim(_ request: Request, context: AppRequestContext) async throws -> Response {
         let body = try await JSONBody.read(request, context: context, allowed: ["workerId", "commandTypes", "waitSeconds", "leaseSeconds"])
-        let workerId = try body.string("workerId", required: true, maxLength: 256) ?? ""
-        let commandTypes = try body.strings("commandTypes", required: true, maxCount: 64) ?? []
+        let workerId = try body.string("workerId", required: true, maxLength: TaskLimits.workerIdLength.upperBound) ?? ""
+        let commandTypes = try body.strings("commandTypes", required: true, maxCount: TaskLimits.claimCommandTypes.upperBound) ?? []
         guard !commandTypes.isEmpty else { throw APIError.badRequest("invalid_field", "commandTypes must name at least one commandType.") }
         let wait = try body.number("waitSeconds") ?? 0
         guard (0...Double(Self.maximumWait)).contains(wait) else {
@@ -45,10 +49,13 @@ struct WorkersController {
         guard let task = try await services.store.claim(workerId: workerId, commandTypes: commandTypes, lease: lease, wait: .milliseconds(Int64(wait * 1000))) else {
             return Response(status: .noContent)
         }
+        let opStates = task.opStates.isEmpty ? nil : Dictionary(
+            task.opStates.map { ($0.id, JSONValue(text: $0.json) ?? .object([:])) }, uniquingKeysWith: { first, _ in first })
         return try jsonResponse(Claimed(
             taskId: task.id, commandType: task.commandType, params: JSONValue(text: task.params),
-            ops: JSONValue(text: task.ops) ?? .object([:]), attempt: task.attempt, maxAttempts: task.maxAttempts,
-            leaseToken: task.leaseToken, leaseExpiresAt: Timestamp.iso8601(milliseconds: task.leaseExpiresAt)))
+            ops: task.ops, opStates: opStates, attempt: task.attempt, maxAttempts: task.maxAttempts,
+            leaseToken: task.leaseToken, leaseExpiresAt: Timestamp.iso8601(milliseconds: task.leaseExpiresAt),
+            leaseSeconds: Double(task.lease.components.seconds) + Double(task.lease.components.attoseconds) / 1e18))
     }
 
     struct HeartbeatReply: Encodable {
@@ -59,36 +66,33 @@ struct WorkersController {
     }
 
     @Sendable func heartbeat(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let id = try taskId(request, context)
+        let id = try request.taskID(context)
         let body = try await JSONBody.read(request, context: context, allowed: [
             "leaseToken", "leaseSeconds", "progress", "state", "description", "ops", "cancellable",
         ])
-        var heartbeat = Heartbeat(leaseToken: try body.string("leaseToken", required: true, maxLength: 128) ?? "")
+        var heartbeat = Heartbeat(leaseToken: try body.string("leaseToken", required: true, maxLength: TaskLimits.leaseTokenLength.upperBound) ?? "")
         heartbeat.lease = try leaseDuration(body)
         if let progress = try body.number("progress") {
-            guard (0...100).contains(progress) else { throw APIError.badRequest("invalid_field", "progress must be between 0 and 100.") }
+            guard TaskLimits.progress.contains(progress) else { throw APIError.badRequest("invalid_field", "progress must be between 0 and 100.") }
             heartbeat.progress = progress
         }
-        heartbeat.state = try body.string("state", maxLength: 256)
+        heartbeat.state = try body.string("state", maxLength: TaskLimits.nameLength.upperBound)
         heartbeat.statusDescription = try body.string("description")
         heartbeat.cancellable = try body.bool("cancellable")
-        let seconds = services.store.now() / 1000
         for (opId, value) in (try body.object("ops") ?? [:]).sorted(by: { $0.key < $1.key }) {
-            guard case .object(var op) = value else { throw APIError.badRequest("invalid_field", "ops.\(opId.prefix(64)) must be a JSON object.") }
+            guard case .object(let op) = value else { throw APIError.badRequest("invalid_field", "ops.\(opId.prefix(64)) must be a JSON object.") }
             if let unknown = op.keys.first(where: { !Self.opFields.contains($0) }) {
                 throw APIError.badRequest("unknown_field", "Unknown field ops.\(opId.prefix(64)).\(unknown.prefix(64)); allowed: \(Self.opFields.sorted().joined(separator: ", ")).")
             }
             if let progress = op["progress"] {
-                guard case .number(let number) = progress, (0...100).contains(number) else {
+                guard case .number(let number) = progress, TaskLimits.progress.contains(number) else {
                     throw APIError.badRequest("invalid_field", "ops.\(opId.prefix(64)).progress must be a number between 0 and 100.")
                 }
             }
-            // RS pending_ops times are seconds since the epoch.
-            op["heartbeat"] = .number(Double(seconds))
-            op["last_sample_time"] = .number(Double(seconds))
+            // heartbeat-5 stamps `heartbeat` and `last_sample_time`, for every caller of the contract alike.
             heartbeat.ops.append(TaskOp(id: opId, json: JSONValue.object(op).text))
         }
-        let result = try await services.store.heartbeat(id, heartbeat)
+        let result = try await services.store.heartbeat(id.text, heartbeat)
         return try jsonResponse(HeartbeatReply(
             cancelRequested: result.cancelRequested, leaseExpiresAt: Timestamp.iso8601(milliseconds: result.leaseExpiresAt),
             lifecycleStatus: result.status.rawValue, version: result.version))
@@ -103,40 +107,41 @@ struct WorkersController {
     }
 
     @Sendable func complete(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let id = try taskId(request, context)
+        let id = try request.taskID(context)
         let body = try await JSONBody.read(request, context: context, allowed: ["leaseToken", "response"])
-        let token = try body.string("leaseToken", required: true, maxLength: 128) ?? ""
-        let result = try await services.store.complete(id, leaseToken: token, response: try body.json("response"))
-        return try jsonResponse(Finished(taskId: id, lifecycleStatus: "completed", version: result.version, cancelRequested: result.cancelRequested))
+        let token = try leaseToken(body)
+        let result = try await services.store.complete(id.text, leaseToken: token, response: try body.json("response"))
+        return try jsonResponse(Finished(taskId: id.text, lifecycleStatus: "completed", version: result.version, cancelRequested: result.cancelRequested))
     }
 
     @Sendable func fail(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let id = try taskId(request, context)
+        let id = try request.taskID(context)
         let body = try await JSONBody.read(request, context: context, allowed: ["leaseToken", "errorCode", "errorMessage", "retryable"])
-        let token = try body.string("leaseToken", required: true, maxLength: 128) ?? ""
+        let token = try leaseToken(body)
         let result = try await services.store.fail(
-            id, leaseToken: token, errorCode: try body.string("errorCode", maxLength: 256),
+            id.text, leaseToken: token, errorCode: try body.string("errorCode", maxLength: TaskLimits.nameLength.upperBound),
             errorMessage: try body.string("errorMessage"), retryable: try body.bool("retryable") ?? true)
-        return try jsonResponse(Finished(taskId: id, lifecycleStatus: result.status.rawValue, version: result.version,
+        return try jsonResponse(Finished(taskId: id.text, lifecycleStatus: result.status.rawValue, version: result.version,
                                          retryAt: result.retryAt.map(Timestamp.iso8601(milliseconds:))))
     }
 
     @Sendable func acknowledgeCancel(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let id = try taskId(request, context)
+        let id = try request.taskID(context)
         let body = try await JSONBody.read(request, context: context, allowed: ["leaseToken"])
-        let version = try await services.store.acknowledgeCancel(id, leaseToken: try body.string("leaseToken", required: true, maxLength: 128) ?? "")
-        return try jsonResponse(Finished(taskId: id, lifecycleStatus: "cancelled", version: version))
+        let version = try await services.store.acknowledgeCancel(id.text, leaseToken: try leaseToken(body))
+        return try jsonResponse(Finished(taskId: id.text, lifecycleStatus: "cancelled", version: version))
     }
 
-    private func taskId(_ request: Request, _ context: AppRequestContext) throws -> String {
-        let id = try request.parameter("taskId", context)
-        guard TaskID.isValid(id) else { throw APIError.taskNotFound(id) }
-        return id
+    private func leaseToken(_ body: JSONBody) throws -> String {
+        try body.string("leaseToken", required: true, maxLength: TaskLimits.leaseTokenLength.upperBound) ?? ""
     }
 
     private func leaseDuration(_ body: JSONBody) throws -> Duration? {
         guard let seconds = try body.number("leaseSeconds") else { return nil }
-        guard (1...86_400).contains(seconds) else { throw APIError.badRequest("invalid_field", "leaseSeconds must be between 1 and 86400.") }
+        let range = TaskLimits.leaseSeconds
+        guard (Double(range.lowerBound)...Double(range.upperBound)).contains(seconds) else {
+            throw APIError.badRequest("invalid_field", "leaseSeconds must be between \(range.lowerBound) and \(range.upperBound).")
+        }
         return .milliseconds(Int64(seconds * 1000))
     }
 }

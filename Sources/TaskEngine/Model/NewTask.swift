@@ -49,14 +49,14 @@ public struct NewTask: Sendable, Hashable {
         try InputCheck.line(objectName, "objectName", length: TaskLimits.nameLength)
         try InputCheck.line(nodeUid, "nodeUid", length: TaskLimits.nameLength)
         try InputCheck.range(ops.count, "the number of ops", TaskLimits.opsCount)
-        for op in ops { try InputCheck.word(op, "an op id", length: 1...128) }
+        for op in ops { try InputCheck.opId(op) }
         guard Set(ops).count == ops.count else { throw InputCheck.invalid("op ids must be unique") }
         if let resultTtl { try InputCheck.range(resultTtl, "resultTtl (seconds)", TaskLimits.resultTtl) }
         try InputCheck.range(maxAttempts, "maxAttempts", TaskLimits.maxAttempts)
         try InputCheck.range(priority, "priority", TaskLimits.priority)
         if let runAt, runAt < 0 { throw InputCheck.invalid("runAt must not be before 1970") }
         try InputCheck.line(uniqueKey, "uniqueKey", length: TaskLimits.nameLength)
-        if let idempotencyKey { try InputCheck.word(idempotencyKey, "the Idempotency-Key", length: 1...256) }
+        if let idempotencyKey { try InputCheck.word(idempotencyKey, "the Idempotency-Key", length: TaskLimits.idempotencyKeyLength) }
     }
 }
 
@@ -101,6 +101,19 @@ enum InputCheck {
         guard !value.unicodeScalars.contains(where: { $0.value <= 0x20 || $0.value == 0x7F }) else {
             throw invalid("\(name) must not contain spaces or control characters, got \"\(value)\"")
         }
+    }
+
+    /// An op id: a word without quotes or backslashes (it is a key of the JSON objects of ops).
+    static func opId(_ value: String) throws {
+        try word(value, "an op id", length: TaskLimits.opIdLength)
+        guard !value.utf8.contains(UInt8(ascii: "\"")), !value.utf8.contains(UInt8(ascii: "\\")) else {
+            throw invalid("an op id must not contain quotes or backslashes, got \"\(value)\"")
+        }
+    }
+
+    /// A lease token as claim made it: a word.
+    static func leaseToken(_ token: String) throws {
+        try word(token, "leaseToken", length: TaskLimits.leaseTokenLength)
     }
 
     /// A queue name: letters, digits and `_ . : -`.

@@ -7,9 +7,9 @@ struct SoftwareActionsController {
 
     var endpoints: [Endpoint] {
         [
-            Endpoint(.get, "/v1/actions", .read, .software, list),
-            Endpoint(.get, "/v1/actions/{uid}", .read, .software, get),
-            Endpoint(.get, "/v1/actions/bdb/{bdb_uid}", .read, .software, listDatabase),
+            Endpoint(.get, "/v1/actions", .read, .softwareActions, list),
+            Endpoint(.get, "/v1/actions/{uid}", .read, .softwareActions, get),
+            Endpoint(.get, "/v1/actions/bdb/{bdb_uid}", .read, .softwareActions, listDatabase),
         ]
     }
 
@@ -22,7 +22,7 @@ struct SoftwareActionsController {
     }
 
     @Sendable func get(_ request: Request, context: AppRequestContext) async throws -> Response {
-        try jsonResponse(SoftwareActionRepresentation(try await services.task(try request.parameter("uid", context))))
+        try jsonResponse(SoftwareActionRepresentation(try await services.task(try request.taskID(context, "uid"))))
     }
 
     /// The actions of database `bdb_uid` (object name `bdb:<uid>`): a JSON array, empty when none.

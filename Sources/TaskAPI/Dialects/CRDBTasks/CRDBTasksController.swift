@@ -8,9 +8,9 @@ struct CRDBTasksController {
 
     var endpoints: [Endpoint] {
         [
-            Endpoint(.get, "/v1/crdb_tasks", .read, .software, list),
-            Endpoint(.get, "/v1/crdb_tasks/{task_id}", .read, .software, get),
-            Endpoint(.post, "/v1/crdb_tasks/{task_id}/actions/cancel", .operate, .software, cancel),
+            Endpoint(.get, "/v1/crdb_tasks", .read, .crdbTasks, list),
+            Endpoint(.get, "/v1/crdb_tasks/{task_id}", .read, .crdbTasks, get),
+            Endpoint(.post, "/v1/crdb_tasks/{task_id}/actions/cancel", .operate, .crdbTasks, cancel),
         ]
     }
 
@@ -25,13 +25,12 @@ struct CRDBTasksController {
 
     /// With `X-Result-TTL: <s>` the finished result is kept that long from now.
     @Sendable func get(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let id = try request.parameter("task_id", context)
+        let id = try request.taskID(context, "task_id")
         if let ttl = request.headers[HTTPField.Name("X-Result-TTL")!] {
             guard let seconds = Int(ttl), TaskLimits.resultTtl.contains(seconds) else {
                 throw APIError.badRequest("invalid_header", "X-Result-TTL must be whole seconds from 1 to \(TaskLimits.resultTtl.upperBound).")
             }
-            guard TaskID.isValid(id) else { throw APIError.taskNotFound(id) }
-            try await services.store.extendResultTTL(id, seconds: seconds)
+            try await services.store.extendResultTTL(id.text, seconds: seconds)
         }
         return try jsonResponse(CRDBTaskRepresentation(try await services.task(id), verbose: try request.flag("verbose")))
     }
@@ -44,10 +43,9 @@ struct CRDBTasksController {
 
     /// 200 accepted; 404 unknown; 406 in the commit phase (unless `force`); 409 already finished or lost a race.
     @Sendable func cancel(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let id = try request.parameter("task_id", context)
-        guard TaskID.isValid(id) else { throw APIError.taskNotFound(id) }
-        let result = try await services.store.cancel(id, force: try request.flag("force"))
+        let id = try request.taskID(context, "task_id")
+        let result = try await services.store.cancel(id.text, force: try request.flag("force"))
         let message = result.status == .cancelled ? "The task was cancelled." : "Cancellation requested; the task stops at its next step."
-        return try jsonResponse(Cancelled(id: id, status: result.status.crdb, message: message))
+        return try jsonResponse(Cancelled(id: id.text, status: result.status.crdb, message: message))
     }
 }

@@ -4,7 +4,24 @@
 ///
 /// The remaining 62 bits of `rand_b` are random and the first 48 bits are the creation time in ms,
 /// so ids sort by creation and cannot be guessed.
-public enum TaskID {
+///
+/// A value of this type is a well-formed id, parsed once (e.g. from a route's path) and then passed
+/// on: anything else is answered "not found" without asking Redis.
+public struct TaskID: Sendable, Hashable, CustomStringConvertible {
+    /// The id as taskd writes it (36 characters).
+    public let text: String
+    /// The shard the id names.
+    public let shard: Int
+
+    /// The id in `text`, or nil when it is not a UUID.
+    public init?(_ text: String) {
+        guard let shard = Self.shard(of: text) else { return nil }
+        self.text = text
+        self.shard = shard
+    }
+
+    public var description: String { text }
+
     /// Most shards an id can name (the `rand_a` field has 12 bits).
     public static let maximumShards = 4096
 

@@ -10,6 +10,43 @@ public struct CreatedTask: Sendable, Hashable {
     public var task: TaskRecord?
 }
 
+/// `create-10`: a new task → `queued` (or delayed until `runAt`).
+struct CreateTransition: TaskTransition {
+    static let scriptName = "create"
+    static let keyCount = 10
+
+    var id: String
+    var task: NewTask
+    var resultTtl: Int
+
+    var taskId: String? { id }
+
+    func keys(in shard: ShardKeys) -> [String] {
+        [
+            shard.task(id), shard.taskEvents(id), shard.queue(task.commandType), shard.delayed, shard.updatedIndex,
+            shard.activeIndex, shard.objectIndex, shard.unique, shard.idempotency, shard.events,
+        ]
+    }
+
+    func arguments(_ call: TransitionCall) -> [RESPArgument] {
+        var arguments: [RESPArgument] = [
+            call.nowArgument, .string(id), .string(task.commandType), .string(task.kind.rawValue),
+            .string(task.description ?? ""), .string(task.params ?? ""), .string(task.objectName ?? ""),
+            .string(task.nodeUid ?? ""), .integer(task.priority), .integer(task.maxAttempts),
+            .string(task.runAt.map { String($0) } ?? ""), .integer(resultTtl), .string(task.uniqueKey ?? ""),
+            .string(task.idempotencyKey ?? ""),
+        ]
+        arguments += call.streamLimits
+        arguments += task.ops.map { .string($0) }
+        return arguments
+    }
+
+    /// `{0, id, replayed}`
+    func decode(_ reply: inout ScriptReplyFields) throws -> (id: String, replayed: Bool) {
+        (try reply.string("id"), try reply.flag("replayed"))
+    }
+}
+
 extension TaskStore {
     /// Creates a task (→ `queued`, or delayed until `runAt`). One round trip.
     public func create(_ new: NewTask) async throws -> CreatedTask {
@@ -20,22 +57,9 @@ extension TaskStore {
             ?? keyspace.shard(Int.random(in: 0..<keyspace.shardCount))
         let id = TaskID.make(shard: shard.number, milliseconds: now)
         let resultTtl = new.resultTtl ?? configuration.resultTtl
-        var arguments: [RESPArgument] = [
-            .string(String(now)), .string(id), .string(new.commandType), .string(new.kind.rawValue),
-            .string(new.description ?? ""), .string(new.params ?? ""), .string(new.objectName ?? ""),
-            .string(new.nodeUid ?? ""), .integer(new.priority), .integer(new.maxAttempts),
-            .string(new.runAt.map { String($0) } ?? ""), .integer(resultTtl), .string(new.uniqueKey ?? ""),
-            .string(new.idempotencyKey ?? ""), taskEventsMaxLen, shardEventsMaxLen,
-        ]
-        arguments.append(contentsOf: new.ops.map { .string($0) })
-        let keys = [
-            shard.task(id), shard.taskEvents(id), shard.queue(new.commandType), shard.delayed, shard.updatedIndex,
-            shard.activeIndex, shard.objectIndex, shard.unique, shard.idempotency, shard.events,
-        ]
-        let reply = try await run(scripts.create, keys: keys, arguments, taskId: id)
-        let storedId = reply.string(1)
-        if reply.int(2) == 1 {
-            return CreatedTask(id: storedId, replayed: true, task: nil)
+        let stored = try await perform(CreateTransition(id: id, task: new, resultTtl: resultTtl), in: shard, now: now)
+        if stored.replayed {
+            return CreatedTask(id: stored.id, replayed: true, task: nil)
         }
         readyTasks.ring()
         return CreatedTask(id: id, replayed: false, task: TaskRecord(created: new, id: id, now: now, resultTtl: resultTtl))

@@ -4,12 +4,13 @@ import Hummingbird
 import Logging
 import RedisClient
 import ServiceLifecycle
+import TaskAPI
 import TaskEngine
 import TaskEvents
 
 /// `taskd`: serve the task API. Every option has a flag and a `TASKD_*` variable (DESIGN.md §9).
-public struct TaskdCommand: AsyncParsableCommand {
-    public static let configuration = CommandConfiguration(
+struct TaskdCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
         commandName: "taskd",
         abstract: "Redis-backed task orchestration service: the REST, worker and watch APIs.")
 
@@ -61,10 +62,10 @@ public struct TaskdCommand: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (TASKD_LOG_LEVEL).")
     var logLevel: String = env("TASKD_LOG_LEVEL") ?? "info"
 
-    public init() {}
+    init() {}
 
     /// Parses the command line (exiting with usage on bad input) and serves until SIGTERM or SIGINT.
-    public static func start() async {
+    static func start() async {
         do {
             let command = try parse()
             try await command.run()
@@ -73,7 +74,7 @@ public struct TaskdCommand: AsyncParsableCommand {
         }
     }
 
-    public func validate() throws {
+    func validate() throws {
         guard (1...65535).contains(port) else { throw ValidationError("--port must be 1–65535, got \(port)") }
         guard (adminKey == nil) == (adminSecret == nil) else {
             throw ValidationError("TASKD_ADMIN_KEY and TASKD_ADMIN_SECRET go together: set both or neither")
@@ -84,13 +85,15 @@ public struct TaskdCommand: AsyncParsableCommand {
         if let adminSecret, !APIKeyStore.isValidSecret(adminSecret) {
             throw ValidationError("TASKD_ADMIN_SECRET must be 8–256 printable characters without spaces")
         }
-        guard (1...86_400).contains(leaseSeconds) else { throw ValidationError("--lease-seconds must be 1–86400, got \(leaseSeconds)") }
+        guard TaskLimits.leaseSeconds.contains(leaseSeconds) else {
+            throw ValidationError("--lease-seconds must be \(TaskLimits.leaseSeconds.lowerBound)–\(TaskLimits.leaseSeconds.upperBound), got \(leaseSeconds)")
+        }
         guard (0...16).contains(waitReplicas) else { throw ValidationError("--wait-replicas must be 0–16, got \(waitReplicas)") }
         guard (1...2000).contains(waitTimeoutMs) else { throw ValidationError("--wait-timeout-ms must be 1–2000, got \(waitTimeoutMs)") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level \(logLevel) is not a log level") }
     }
 
-    public func run() async throws {
+    func run() async throws {
         var logger = Logger(label: "taskd")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
         var redisConfiguration: RedisConfiguration
@@ -111,7 +114,7 @@ public struct TaskdCommand: AsyncParsableCommand {
             leaseDuration: .seconds(leaseSeconds),
             replicaAcknowledgement: waitReplicas > 0 ? .init(replicas: waitReplicas, timeout: .milliseconds(waitTimeoutMs)) : nil)
         let store = try TaskStore(redis: redis, configuration: engineConfiguration, logger: logger)
-        let keys = APIKeyStore(redis: redis, keyspace: engineConfiguration.keyspace)
+        let keys = store.apiKeys
         let admin = adminKey.flatMap { key in adminSecret.map { (key, $0) } }
         let bootstrap = BootstrapService(store: store, keys: keys, admin: admin, logger: logger)
         let hub = TaskChangeHub(store: store, logger: logger)
@@ -122,40 +125,5 @@ public struct TaskdCommand: AsyncParsableCommand {
             "taskd.shards": "\(shards)",
         ])
         try await app.runService()
-    }
-}
-
-/// Loads the scripts and creates the first admin once Redis answers, retrying while it does not;
-/// the API serves meanwhile (a request that needs Redis gets 503 until then).
-struct BootstrapService: Service, CustomStringConvertible {
-    let store: TaskStore
-    let keys: APIKeyStore
-    let admin: (key: String, secret: String)?
-    let logger: Logger
-
-    /// What ServiceLifecycle prints about this service: never the admin secret it holds.
-    var description: String { "BootstrapService" }
-
-    func run() async throws {
-        var attempt = 0
-        while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            do {
-                try await store.loadScripts()
-                if let admin {
-                    try await keys.put(key: admin.key, secret: admin.secret, role: .admin, name: "TASKD_ADMIN_KEY")
-                    logger.info("admin credential ready", metadata: ["apikey.key": "\(admin.key)"])
-                }
-                logger.info("taskd ready: scripts loaded")
-                // A service that returns ends the whole group: stay until shutdown.
-                try? await gracefulShutdown()
-                return
-            } catch {
-                if attempt % 10 == 0 {
-                    logger.warning("waiting for Redis to load scripts", metadata: ["error": "\(error)"])
-                }
-                attempt += 1
-                try? await Task.sleep(for: .milliseconds(500))
-            }
-        }
     }
 }

@@ -1,0 +1,31 @@
+import Foundation
+import Testing
+
+/// "One door to Redis" (ARCHITECTURE.md): only TaskEngine, and the taskd executable that assembles
+/// the services, import RedisClient or RESP. Package.swift leaves them out of the other modules'
+/// dependencies; this reads the sources too, since SwiftPM lets a module import a dependency's
+/// dependencies.
+@Suite struct ModuleBoundaryTests {
+    static let sources = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Sources").standardized
+    static let allowed: Set<String> = ["CHiredis", "RESP", "RedisClient", "TaskEngine", "taskd"]
+
+    @Test func onlyTheEngineImportsTheRedisClient() throws {
+        var offenders: [String] = []
+        let modules = try FileManager.default.contentsOfDirectory(atPath: Self.sources.path)
+        #expect(modules.contains("TaskAPI") && modules.contains("TaskEvents"))
+        for module in modules where !Self.allowed.contains(module) {
+            let folder = Self.sources.appendingPathComponent(module)
+            guard let files = FileManager.default.enumerator(atPath: folder.path) else { continue }
+            for case let file as String in files where file.hasSuffix(".swift") {
+                let text = try String(contentsOf: folder.appendingPathComponent(file), encoding: .utf8)
+                for line in text.split(separator: "\n") {
+                    let words = line.split(separator: " ")
+                    if words.contains("import"), words.last == "RedisClient" || words.last == "RESP" {
+                        offenders.append("\(module)/\(file): \(line)")
+                    }
+                }
+            }
+        }
+        #expect(offenders.isEmpty, "these go around the engine: \(offenders)")
+    }
+}
