@@ -6,6 +6,8 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "taskd", targets: ["taskd"]),
+        .executable(name: "taskd-demo-worker", targets: ["taskd-demo-worker"]),
+        .library(name: "TaskWorker", targets: ["TaskWorker"]),
         .library(name: "TaskEngine", targets: ["TaskEngine"]),
         .library(name: "RedisClient", targets: ["RedisClient"]),
         .library(name: "RESP", targets: ["RESP"]),
@@ -74,6 +76,26 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             resources: [.copy("openapi.json")]
+        ),
+        // The worker library: claims and runs tasks through the engine, no HTTP.
+        .target(
+            name: "TaskWorker",
+            dependencies: [
+                "TaskEngine",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "taskd-demo-worker",
+            dependencies: [
+                "TaskWorker",
+                "TaskEngine",
+                "RedisClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
         ),
         .executableTarget(
             name: "taskd",

@@ -54,6 +54,10 @@ public final class TaskStore: Sendable {
         [ReadyTaskWatcher(store: self), LeaseReaper(store: self), DelayedPromoter(store: self), RetentionJanitor(store: self)]
     }
 
+    /// The watcher that wakes blocked claims, alone: for processes that claim (workers) but leave
+    /// the other background services to the taskd replicas.
+    public var readyTaskWatcher: any Service { ReadyTaskWatcher(store: self) }
+
     /// The shard of an existing task; an id taskd could not have made is "not found" without a Redis call.
     func shard(ofTask id: String) throws -> ShardKeys {
         guard let shard = keyspace.shard(ofTask: id) else {

@@ -144,3 +144,11 @@ public func eventually(timeout: Duration = .seconds(10), _ condition: () async t
     }
     return false
 }
+
+/// What a suite needs, for `swift test --filter` and for reading the test tree: suites in a
+/// `NoServer/` folder need nothing, `Redis/` ones the test Redis `./dev test` starts (or
+/// `TASKD_TEST_REDIS_URL`), `Processes/` ones start processes of their own (redis-server, taskd).
+extension Tag {
+    @Tag public static var redis: Self
+    @Tag public static var processes: Self
+}

@@ -18,7 +18,7 @@ enum ACLRuleSet: String, CaseIterable, Sendable, CustomTestStringConvertible {
     var testDescription: String { files.joined(separator: " + ") }
 
     static let directory = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Docker/redis-acl")
 
     /// The rules as `ACL SETUSER` takes them: comments dropped, split at white space.
@@ -201,7 +201,7 @@ struct ACLHTTP: Sendable {
 /// taskd as a least-privilege Redis user (README.md, "Redis user for taskd (ACL)"). Redis's own
 /// `ACL LOG` is the judge: it records every command, key and channel refused to the user, those of
 /// the Lua scripts included, whichever connection asked and whether or not taskd logged it.
-@Suite struct ACLUserTests {
+@Suite(.tags(.processes)) struct ACLUserTests {
     /// Every API path that reaches Redis, over HTTP, as `taskd`: keys, create (idempotent, unique),
     /// blocking claim, heartbeat, long-poll, SSE, complete, listing, dialect reads with X-Result-TTL,
     /// fail, dismiss, cancel queued and leased, acknowledge, delete.

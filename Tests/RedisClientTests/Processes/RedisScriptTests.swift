@@ -4,7 +4,7 @@ import RedisClient
 import TestSupport
 import Testing
 
-@Suite struct RedisScriptTests {
+@Suite(.tags(.processes)) struct RedisScriptTests {
     static let library: ScriptLibrary = {
         let directory = Bundle.module.resourceURL!.appendingPathComponent("Fixtures")
         return try! ScriptLibrary(directory: directory)

@@ -8,7 +8,7 @@ import TestSupport
 import Testing
 
 /// Bad input per write route: 4xx in the route's dialect, never 5xx, never a state change.
-@Suite struct BadInputTests {
+@Suite(.tags(.redis)) struct BadInputTests {
     static let unknownId = "01a205c3-7630-7000-917e-31b5e9ea6dbe"
 
     /// (route, body, expected status, expected error code)

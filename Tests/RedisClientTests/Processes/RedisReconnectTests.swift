@@ -4,7 +4,7 @@ import RedisClient
 import TestSupport
 import Testing
 
-@Suite struct RedisReconnectTests {
+@Suite(.tags(.processes)) struct RedisReconnectTests {
     /// Redis stops: calls fail fast with `unavailable`; Redis starts again on the same port: the
     /// client recovers by itself, without a restart.
     @Test func recoversWhenRedisReturns() async throws {

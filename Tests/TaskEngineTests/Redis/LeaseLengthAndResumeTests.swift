@@ -4,7 +4,7 @@ import Testing
 
 /// A lease keeps the length it was claimed with until a call names another (DESIGN.md §4.2), and a
 /// retried attempt gets the ops in their order and what the last attempt reported for each.
-@Suite struct LeaseLengthAndResumeTests {
+@Suite(.tags(.redis)) struct LeaseLengthAndResumeTests {
     /// Claim with 2 s, heartbeat once without a length, stop: impacted after 2 s, re-queued after
     /// the grace (one more lease), not after the configured default of 30 s.
     @Test func heartbeatKeepsTheClaimedLease() async throws {

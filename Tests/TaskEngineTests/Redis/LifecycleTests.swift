@@ -3,7 +3,7 @@ import TaskEngine
 import TestSupport
 import Testing
 
-@Suite struct LifecycleTests {
+@Suite(.tags(.redis)) struct LifecycleTests {
     @Test func createClaimHeartbeatComplete() async throws {
         let clock = PinnedClock()
         try await withStore(clock: clock) { store in

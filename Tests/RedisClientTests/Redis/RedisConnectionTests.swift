@@ -4,7 +4,7 @@ import RedisClient
 import TestSupport
 import Testing
 
-@Suite struct RedisConnectionTests {
+@Suite(.tags(.redis)) struct RedisConnectionTests {
     @Test func setGetAndErrorReplies() async throws {
         let key = TestEnvironment.uniquePrefix() + ":k"
         try await withClient { redis in

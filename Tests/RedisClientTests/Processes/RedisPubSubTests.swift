@@ -4,7 +4,7 @@ import RedisClient
 import TestSupport
 import Testing
 
-@Suite struct RedisPubSubTests {
+@Suite(.tags(.processes)) struct RedisPubSubTests {
     @Test func deliversChannelAndPatternMessages() async throws {
         let prefix = TestEnvironment.uniquePrefix()
         try await withClient { redis in

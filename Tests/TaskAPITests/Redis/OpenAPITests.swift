@@ -8,7 +8,7 @@ import Testing
 
 /// `openapi.json` describes exactly the registered routes: an endpoint added without documenting it,
 /// or an operation documented that no endpoint serves, fails here rather than in a client.
-@Suite struct OpenAPITests {
+@Suite(.tags(.redis)) struct OpenAPITests {
     static let methods: Set<String> = ["get", "put", "post", "delete", "patch", "head", "options", "trace"]
 
     /// The bundled document as served at `/openapi.json`.

@@ -7,7 +7,7 @@ import TaskEngine
 import TestSupport
 import Testing
 
-@Suite struct NativeAPITests {
+@Suite(.tags(.redis)) struct NativeAPITests {
     @Test func createGetAndWorkerLifecycle() async throws {
         try await withAPI { client, store, credentials in
             let operatorHeaders = credentials.basic(.operator) + jsonContent

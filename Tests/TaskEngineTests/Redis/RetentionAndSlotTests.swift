@@ -4,7 +4,7 @@ import RedisClient
 import TestSupport
 import Testing
 
-@Suite struct RetentionAndSlotTests {
+@Suite(.tags(.redis)) struct RetentionAndSlotTests {
     /// Every key a finished task owns expires; afterwards retention leaves no index entry naming it.
     @Test func finishedTasksExpireAndIndexesAreCleaned() async throws {
         try await withStore(clock: SystemClock()) { store in

@@ -4,7 +4,7 @@ import RedisClient
 import TestSupport
 import Testing
 
-@Suite struct RedisSecurityTests {
+@Suite(.tags(.processes)) struct RedisSecurityTests {
     /// An ACL user limited to its own keys authenticates with `AUTH user pass` from the URL.
     @Test func aclUser() async throws {
         let prefix = TestEnvironment.uniquePrefix()

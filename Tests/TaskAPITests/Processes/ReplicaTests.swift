@@ -7,7 +7,7 @@ import Testing
 
 /// Three taskd processes on one Redis: create on one, claim on another, heartbeat on the third,
 /// and every replica reads the same task at every step.
-@Suite struct ReplicaTests {
+@Suite(.tags(.processes)) struct ReplicaTests {
     final class TaskdProcess: @unchecked Sendable {
         let port: Int
         private let process = Process()

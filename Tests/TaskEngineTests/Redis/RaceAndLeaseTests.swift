@@ -5,7 +5,7 @@ import TestSupport
 import Testing
 
 /// Races between replicas, fencing, lease expiry, retries with backoff and `worker_lost`.
-@Suite struct RaceAndLeaseTests {
+@Suite(.tags(.redis)) struct RaceAndLeaseTests {
     /// 1,000 claimed tasks, each with cancel and complete fired at once from two different
     /// connections (two stores on two clients): exactly one outcome per task, the loser told why.
     @Test func cancelRacesComplete() async throws {

@@ -10,7 +10,7 @@ import Testing
 
 /// Every route × {no credentials, a wrong secret, each role, each credential style}: 401 without or
 /// with bad credentials, 403 for a role the route does not allow, and neither for the roles it does.
-@Suite struct AccessMatrixTests {
+@Suite(.tags(.redis)) struct AccessMatrixTests {
     /// A concrete path for a template: ids that are well-formed but unknown.
     /// (`/v1/events` streams until the client leaves: an empty filter makes it answer 400 at once,
     /// which still shows that authorization let the call through.)

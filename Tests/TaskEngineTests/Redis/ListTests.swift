@@ -2,7 +2,7 @@ import TaskEngine
 import TestSupport
 import Testing
 
-@Suite struct ListTests {
+@Suite(.tags(.redis)) struct ListTests {
     /// 250 tasks over 4 shards, pages of 40: every task exactly once, newest update first.
     @Test func cursorPaginationAcrossShards() async throws {
         let clock = PinnedClock()

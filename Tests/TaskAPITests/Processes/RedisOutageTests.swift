@@ -12,7 +12,7 @@ import Testing
 
 /// Redis goes away: requests get 503 at once (not a hang, not a 500), and the API recovers by
 /// itself when Redis returns on the same port.
-@Suite struct RedisOutageTests {
+@Suite(.tags(.processes)) struct RedisOutageTests {
     @Test func answers503AndRecovers() async throws {
         let server = try RedisServerProcess()
         let port = server.port

@@ -7,7 +7,7 @@ import Testing
 /// DESIGN.md §2 as a table: a start state built through the store, a call, and either the new
 /// status or the refusal — and for every refusal, not one byte of the shard changed (DEBUG DIGEST-KEY
 /// of every key before and after: `DUMP` and `PEXPIRETIME`, as `DEBUG` is off on a stock Redis 7).
-@Suite struct TransitionTableTests {
+@Suite(.tags(.redis)) struct TransitionTableTests {
     enum Start: String, CaseIterable, Sendable {
         case queued, starting, running, impacted, cancelling, commitPhase, completed, failed, cancelled, dismissed
     }

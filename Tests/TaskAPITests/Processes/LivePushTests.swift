@@ -67,7 +67,7 @@ func sseEvents(_ body: ByteBuffer) -> [(id: String?, event: String, data: [Strin
     }
 }
 
-@Suite struct LivePushTests {
+@Suite(.tags(.processes)) struct LivePushTests {
     /// Heartbeats through replica A, the watcher on replica B: every event, in order, once.
     @Test func watcherOnAnotherReplicaSeesEveryEvent() async throws {
         try await withReplicas { a, b, auth in

@@ -1,0 +1,152 @@
+import Logging
+import ServiceLifecycle
+import Synchronization
+import TaskEngine
+
+/// Claims tasks of the configured commandTypes and runs a handler for each, at most `concurrency` at
+/// once (DESIGN.md §4.2), through the engine's Lua contract: no HTTP.
+///
+/// - Heartbeats are automatic (every third of the lease); every report a handler makes is its own event.
+/// - A cancel request cancels the handler's Task; when it returns, the cancel is acknowledged. In the
+///   commit phase (``TaskContext/enterCommitPhase()``) a plain cancel is refused by the engine.
+/// - A lost lease cancels the handler, and nothing is written for that attempt again: the lease token
+///   is a fencing token, so a task never completes twice.
+/// - A retried attempt gets the op states of the last one (``TaskContext/previousOpStates``).
+/// - On graceful shutdown it stops claiming at once, gives running handlers `shutdownGrace`, then
+///   cancels them and hands their tasks back to `queued` without spending an attempt.
+/// - Claims block on the engine's doorbell (no polling); Redis outages are retried with backoff and
+///   logged once per outage.
+public final class TaskWorker: Service, Sendable {
+    public let configuration: TaskWorkerConfiguration
+    private let store: TaskStore
+    private let handler: TaskHandler
+    private let logger: Logger
+    private let state = Mutex(State())
+
+    private struct State {
+        var shuttingDown = false
+        var claim: Task<ClaimedTask?, any Error>?
+        var running: [String: StopSignal] = [:]
+    }
+
+    public init(store: TaskStore, configuration: TaskWorkerConfiguration, logger: Logger = Logger(label: "taskd.worker"), handler: @escaping TaskHandler) {
+        self.store = store
+        self.configuration = configuration
+        self.handler = handler
+        var logger = logger
+        logger[metadataKey: "worker.id"] = "\(configuration.workerId)"
+        self.logger = logger
+    }
+
+    /// Handlers running now.
+    public var runningCount: Int { state.withLock { $0.running.count } }
+
+    public func run() async throws {
+        precondition(configuration.concurrency >= 1, "a worker needs a concurrency of at least 1")
+        let slots = SlotPool(count: configuration.concurrency)
+        await withGracefulShutdownHandler {
+            await withDiscardingTaskGroup { group in
+                // The claim doorbell's ringer, for processes that do not run the engine's services.
+                group.addTask { try? await self.store.readyTaskWatcher.run() }
+                await withTaskCancellationHandler {
+                    await claimLoop(slots: slots, attempts: &group)
+                } onCancel: {
+                    self.beginShutdown()
+                }
+            }
+        } onGracefulShutdown: {
+            self.beginShutdown()
+        }
+    }
+
+    private func claimLoop(slots: SlotPool, attempts group: inout DiscardingTaskGroup) async {
+        var backoff = Backoff()
+        while !isShuttingDown, !Task.isCancelled {
+            await slots.acquire()
+            if isShuttingDown {
+                slots.release()
+                break
+            }
+            let claim = Task { [store, configuration] in
+                try await store.claim(
+                    workerId: configuration.workerId, commandTypes: configuration.commandTypes, lease: configuration.lease,
+                    wait: min(configuration.claimWait, TaskStore.maximumClaimWait))
+            }
+            state.withLock { $0.claim = claim }
+            let claimed: ClaimedTask?
+            do {
+                claimed = try await claim.value
+                if backoff.failing { logger.info("claims work again: Redis is back") }
+                backoff.reset()
+            } catch {
+                slots.release()
+                if !backoff.failing {
+                    logger.warning("cannot claim: the task store is not reachable; retrying with backoff", metadata: ["error": "\(error)"])
+                }
+                await backoff.wait(unless: { self.isShuttingDown })
+                continue
+            }
+            state.withLock { $0.claim = nil }
+            guard let claimed else {
+                slots.release()
+                continue
+            }
+            let stop = StopSignal()
+            let shuttingDown = state.withLock { state -> Bool in
+                state.running[claimed.id] = stop
+                return state.shuttingDown
+            }
+            if shuttingDown { stop.stop(.shutdown) }
+            let attempt = Attempt(
+                context: TaskContext(task: claimed, store: store, stop: stop, logger: logger), handler: handler,
+                heartbeatInterval: claimed.lease / 3)
+            group.addTask {
+                await attempt.run()
+                _ = self.state.withLock { $0.running.removeValue(forKey: claimed.id) }
+                slots.release()
+            }
+        }
+    }
+
+    private var isShuttingDown: Bool { state.withLock { $0.shuttingDown } }
+
+    /// Stop claiming now; after the grace period, stop the handlers still running (their tasks go back).
+    private func beginShutdown() {
+        let claim = state.withLock { state -> Task<ClaimedTask?, any Error>? in
+            state.shuttingDown = true
+            return state.claim
+        }
+        claim?.cancel()
+        let running = runningCount
+        logger.info("shutting down: no more claims", metadata: ["worker.running": "\(running)", "worker.grace": "\(configuration.shutdownGrace)"])
+        Task { [configuration] in
+            try? await Task.sleep(for: configuration.shutdownGrace)
+            let left = self.state.withLock { Array($0.running.values) }
+            for stop in left { stop.stop(.shutdown) }
+        }
+    }
+
+}
+
+/// Jittered exponential backoff for claims while Redis is away: 100 ms doubling to 5 s.
+struct Backoff {
+    private(set) var failing = false
+    private var delay: Duration = .milliseconds(100)
+
+    mutating func reset() {
+        failing = false
+        delay = .milliseconds(100)
+    }
+
+    mutating func wait(unless stopped: @Sendable () -> Bool) async {
+        failing = true
+        let jittered = delay * Double.random(in: 0.5...1.0)
+        delay = min(delay * 2, .seconds(5))
+        var left = jittered
+        while left > .zero, !stopped() {
+            let step = min(left, .milliseconds(100))
+            try? await Task.sleep(for: step)
+            left -= step
+        }
+    }
+}
