@@ -188,6 +188,16 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),
+        .testTarget(
+            name: "TaskWorkerTests",
+            dependencies: [
+                "TaskWorker",
+                "TaskEngine",
+                "RedisClient",
+                "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

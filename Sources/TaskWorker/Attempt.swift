@@ -70,7 +70,7 @@ struct Attempt {
             do {
                 try await context.send(Heartbeat(leaseToken: task.leaseToken))
             } catch let error as TaskWorkerError {
-                logger.warning("lease lost; the handler is cancelled and this attempt writes nothing more", metadata: ["error": "\(error.message)"])
+                logger.debug("heartbeat refused", metadata: ["error": "\(error.message)"])
                 return
             } catch {
                 logger.debug("heartbeat failed; retrying at the next interval", metadata: ["error": "\(error)"])
@@ -83,6 +83,7 @@ struct Attempt {
         do {
             switch (reason, result) {
             case (.leaseLost, _):
+                logger.warning("lease lost: the handler was cancelled and nothing is written for this attempt")
                 return
             case (_, .success(let response)):
                 let done = try await store.complete(task.id, leaseToken: task.leaseToken, response: response)

@@ -142,11 +142,6 @@ final class TaskdAsACLUser: @unchecked Sendable {
     }
 }
 
-struct TestSetupError: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
-}
-
 /// HTTP to a taskd process with one credential: a connection per request (NIO, not URLSession,
 /// whose Linux version can lose a reply among concurrent requests).
 struct ACLHTTP: Sendable {
