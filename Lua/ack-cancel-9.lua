@@ -15,8 +15,8 @@ KEYS[9]  <s>events                stream  the shard's events
 
 ARGV[1]  now               ms since epoch (decimal digits)
 ARGV[2]  leaseToken        the token from claim
-ARGV[3]  taskEventsMaxLen                                  ("" = 1000)
-ARGV[4]  shardEventsMaxLen                                 ("" = 10000)
+ARGV[3]  taskEventsMaxLen                  ("" = the default, include/streamLimits)
+ARGV[4]  shardEventsMaxLen                 ("" = the default, include/streamLimits)
 
 Returns
   {0, "cancelled", version}
@@ -28,25 +28,24 @@ Events
   status (status cancelled, reason ack)
 ]]
 -- @include "argInteger"
+-- @include "streamLimits"
+-- @include "checkLease"
 -- @include "finishTask"
 
 local now, leaseToken = ARGV[1], ARGV[2]
-local taskMaxLen = ARGV[3] ~= '' and ARGV[3] or '1000'
-local shardMaxLen = ARGV[4] ~= '' and ARGV[4] or '10000'
 local nowMs = argInteger(now)
 if not nowMs then return {7, 'now'} end
-if ARGV[3] ~= '' and not argInteger(ARGV[3]) then return {7, 'taskEventsMaxLen'} end
-if ARGV[4] ~= '' and not argInteger(ARGV[4]) then return {7, 'shardEventsMaxLen'} end
+local taskMaxLen, shardMaxLen = streamLimits(ARGV[3], ARGV[4])
+if not taskMaxLen then return {7, shardMaxLen} end
 
-local f = redis.call('HMGET', KEYS[1], 'id', 'status', 'leaseToken', 'version', 'progress', 'objectName',
-  'uniqueKey', 'idempotencyKey', 'resultTtl')
-local task = {id = f[1], status = f[2], version = f[4], progress = f[5], objectName = f[6], uniqueKey = f[7],
-  idempotencyKey = f[8], resultTtl = f[9]}
-if not task.status then return {1} end
-if leaseToken == '' or f[3] ~= leaseToken then return {3, task.status} end
-if task.status ~= 'cancelling' then return {2, task.status} end
+-- The finish layout (see finishTask), then leaseToken, id and progress.
+local f = redis.call('HMGET', KEYS[1], 'status', 'version', 'objectName', 'uniqueKey', 'idempotencyKey', 'resultTtl',
+  'leaseToken', 'id', 'progress')
+local status = f[1]
+if not status then return {1} end
+local refusal = checkLease(leaseToken, f[7], status)
+if refusal then return refusal end
+if status ~= 'cancelling' then return {2, status} end
 
-local c = {now = now, nowMs = nowMs, hash = KEYS[1], stream = KEYS[2], leases = KEYS[3], active = KEYS[4],
-  updated = KEYS[5], finished = KEYS[6], unique = KEYS[7], idempotency = KEYS[8], events = KEYS[9],
-  taskMaxLen = taskMaxLen, shardMaxLen = shardMaxLen}
-return {0, 'cancelled', finishTask(c, task, 'cancelled', {}, {'reason', 'ack'})}
+local c = {now, nowMs, taskMaxLen, shardMaxLen}
+return {0, 'cancelled', finishTask(KEYS, c, f[8], f, f[9], 'cancelled', {}, 'reason', 'ack')}

@@ -9,7 +9,8 @@ cancel-11: an operator cancels a task.
   completed | failed | cancelled | dismissed → WRONG_STATUS (409: already finished)
 
 The caller passes the queue key of the task's commandType (read it first with HGET; commandType
-never changes). It is checked against the hash.
+never changes). It is checked against the hash: it must be queueKey(<s>, commandType), with <s>
+the prefix of KEYS[11].
 
 <s> is the shard's key prefix `<prefix>:{<prefix>:<shard>}:`, e.g. `taskd:{taskd:0}:`.
 
@@ -27,8 +28,8 @@ KEYS[11] <s>events                stream  the shard's events
 
 ARGV[1]  now               ms since epoch (decimal digits)
 ARGV[2]  force             "1" = cancel even in the commit phase, without waiting for the worker ("" = "0")
-ARGV[3]  taskEventsMaxLen                                  ("" = 1000)
-ARGV[4]  shardEventsMaxLen                                 ("" = 10000)
+ARGV[3]  taskEventsMaxLen                  ("" = the default, include/streamLimits)
+ARGV[4]  shardEventsMaxLen                 ("" = the default, include/streamLimits)
 
 Returns
   {0, "cancelled" | "cancelling", version}
@@ -40,46 +41,46 @@ Events
   status (status cancelled, reason cancel | force) or status (status cancelling, reason cancel)
 ]]
 -- @include "argInteger"
+-- @include "streamLimits"
+-- @include "queueKey"
+-- @include "isLeased"
 -- @include "emitEvent"
 -- @include "nextVersion"
+-- @include "progressOf"
 -- @include "finishTask"
 
 local now, force = ARGV[1], ARGV[2]
-local taskMaxLen = ARGV[3] ~= '' and ARGV[3] or '1000'
-local shardMaxLen = ARGV[4] ~= '' and ARGV[4] or '10000'
 local nowMs = argInteger(now)
 if not nowMs then return {7, 'now'} end
 if force ~= '' and force ~= '0' and force ~= '1' then return {7, 'force'} end
-if ARGV[3] ~= '' and not argInteger(ARGV[3]) then return {7, 'taskEventsMaxLen'} end
-if ARGV[4] ~= '' and not argInteger(ARGV[4]) then return {7, 'shardEventsMaxLen'} end
+local taskMaxLen, shardMaxLen = streamLimits(ARGV[3], ARGV[4])
+if not taskMaxLen then return {7, shardMaxLen} end
 
-local f = redis.call('HMGET', KEYS[1], 'id', 'status', 'version', 'progress', 'commandType', 'objectName',
-  'uniqueKey', 'idempotencyKey', 'resultTtl', 'cancellable')
-local task = {id = f[1], status = f[2], version = f[3], progress = f[4], objectName = f[6],
-  uniqueKey = f[7], idempotencyKey = f[8], resultTtl = f[9]}
-if not task.status then return {1} end
-local queueSuffix = 'queue:' .. f[5]
-if string.sub(KEYS[3], -#queueSuffix) ~= queueSuffix then return {7, 'KEYS[3]'} end
-local status = task.status
-local leased = status == 'starting' or status == 'running' or status == 'impacted' or status == 'cancelling'
+-- The finish layout (see finishTask), then id, progress, commandType, cancellable.
+local f = redis.call('HMGET', KEYS[1], 'status', 'version', 'objectName', 'uniqueKey', 'idempotencyKey', 'resultTtl',
+  'id', 'progress', 'commandType', 'cancellable')
+local status = f[1]
+if not status then return {1} end
+if KEYS[3] ~= queueKey(string.sub(KEYS[11], 1, -7), f[9]) then return {7, 'KEYS[3]'} end
+local leased = isLeased(status)
 if status ~= 'queued' and not leased then return {2, status} end
-if status == 'cancelling' and force ~= '1' then return {0, 'cancelling', tonumber(task.version)} end
+if status == 'cancelling' and force ~= '1' then return {0, 'cancelling', f[2] + 0} end
 if leased and force ~= '1' and f[10] == '0' then return {4, status} end
 
-local c = {now = now, nowMs = nowMs, hash = KEYS[1], stream = KEYS[2], leases = KEYS[5], active = KEYS[6],
-  updated = KEYS[7], finished = KEYS[8], unique = KEYS[9], idempotency = KEYS[10], events = KEYS[11],
-  taskMaxLen = taskMaxLen, shardMaxLen = shardMaxLen}
+local id = f[7]
+local c = {now, nowMs, taskMaxLen, shardMaxLen}
+-- finishTask takes complete-9's key order.
+local k = {KEYS[1], KEYS[2], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11]}
 if status == 'queued' then
-  redis.call('ZREM', KEYS[3], task.id)
-  redis.call('ZREM', KEYS[4], task.id)
-  return {0, 'cancelled', finishTask(c, task, 'cancelled', {'cancelRequested', '1'}, {'reason', 'cancel'})}
+  redis.call('ZREM', KEYS[3], id)
+  redis.call('ZREM', KEYS[4], id)
+  return {0, 'cancelled', finishTask(k, c, id, f, f[8], 'cancelled', {'cancelRequested', '1'}, 'reason', 'cancel')}
 end
 if force == '1' then
-  return {0, 'cancelled', finishTask(c, task, 'cancelled', {'cancelRequested', '1'}, {'reason', 'force'})}
+  return {0, 'cancelled', finishTask(k, c, id, f, f[8], 'cancelled', {'cancelRequested', '1'}, 'reason', 'force')}
 end
-task.status = 'cancelling'
-local version = nextVersion(task)
-redis.call('HSET', KEYS[1], 'status', 'cancelling', 'cancelRequested', '1', 'updatedAt', now, 'version', task.version)
-redis.call('ZADD', KEYS[7], now, task.id)
-emitEvent(KEYS[2], KEYS[11], taskMaxLen, shardMaxLen, task, 'status', {'reason', 'cancel'})
+local version, versionText = nextVersion(f[2])
+redis.call('HSET', KEYS[1], 'status', 'cancelling', 'version', versionText, 'updatedAt', now, 'cancelRequested', '1')
+redis.call('ZADD', KEYS[7], now, id)
+emitEvent(KEYS[2], KEYS[11], taskMaxLen, shardMaxLen, id, 'status', 'cancelling', versionText, progressOf(f[8]), 'reason', 'cancel')
 return {0, 'cancelling', version}

@@ -17,8 +17,8 @@ KEYS[9]  <s>events                stream  the shard's events
 ARGV[1]  now               ms since epoch (decimal digits)
 ARGV[2]  leaseToken        the token from claim
 ARGV[3]  response          JSON text, e.g. {"resourceId": 12}   ("" = none)
-ARGV[4]  taskEventsMaxLen                                       ("" = 1000)
-ARGV[5]  shardEventsMaxLen                                      ("" = 10000)
+ARGV[4]  taskEventsMaxLen                  ("" = the default, include/streamLimits)
+ARGV[5]  shardEventsMaxLen                 ("" = the default, include/streamLimits)
 
 Returns
   {0, "completed", version, cancelRequested (0|1: a cancel request lost the race)}
@@ -28,39 +28,31 @@ Returns
   {7, argument}       BAD_ARGUMENT
 Events
   status (status completed, progress 100, reason complete)
-The task's hash and stream expire resultTtl seconds from now.
+The task's hash and stream expire resultTtl seconds from now. cancelRequested is derived from the
+status (a leased task has cancelRequested=1 exactly when it is cancelling; see heartbeat-5).
 ]]
 -- @include "argInteger"
+-- @include "streamLimits"
+-- @include "checkLease"
+-- @include "isLeased"
 -- @include "finishTask"
 
 local now, leaseToken, response = ARGV[1], ARGV[2], ARGV[3]
-local taskMaxLen = ARGV[4] ~= '' and ARGV[4] or '1000'
-local shardMaxLen = ARGV[5] ~= '' and ARGV[5] or '10000'
 local nowMs = argInteger(now)
 if not nowMs then return {7, 'now'} end
-if ARGV[4] ~= '' and not argInteger(ARGV[4]) then return {7, 'taskEventsMaxLen'} end
-if ARGV[5] ~= '' and not argInteger(ARGV[5]) then return {7, 'shardEventsMaxLen'} end
+local taskMaxLen, shardMaxLen = streamLimits(ARGV[4], ARGV[5])
+if not taskMaxLen then return {7, shardMaxLen} end
 
-local f = redis.call('HMGET', KEYS[1], 'id', 'status', 'leaseToken', 'version', 'objectName', 'uniqueKey',
-  'idempotencyKey', 'resultTtl', 'cancelRequested')
-local task = {id = f[1], status = f[2], version = f[4], progress = '100', objectName = f[5], uniqueKey = f[6],
-  idempotencyKey = f[7], resultTtl = f[8]}
-local lease = f[3]
-if not task.status then return {1} end
-if leaseToken == '' or lease ~= leaseToken then return {3, task.status} end
-if task.status ~= 'starting' and task.status ~= 'running' and task.status ~= 'impacted' and task.status ~= 'cancelling' then
-  return {2, task.status}
-end
+-- The finish layout (see finishTask), then leaseToken and id.
+local f = redis.call('HMGET', KEYS[1], 'status', 'version', 'objectName', 'uniqueKey', 'idempotencyKey', 'resultTtl',
+  'leaseToken', 'id')
+local status = f[1]
+if not status then return {1} end
+local refusal = checkLease(leaseToken, f[7], status)
+if refusal then return refusal end
+if not isLeased(status) then return {2, status} end
 
-local c = {now = now, nowMs = nowMs, hash = KEYS[1], stream = KEYS[2], leases = KEYS[3], active = KEYS[4],
-  updated = KEYS[5], finished = KEYS[6], unique = KEYS[7], idempotency = KEYS[8], events = KEYS[9],
-  taskMaxLen = taskMaxLen, shardMaxLen = shardMaxLen}
-local version
-if response ~= '' then
-  version = finishTask(c, task, 'completed', {'progress', '100', 'response', response}, {'reason', 'complete'})
-else
-  version = finishTask(c, task, 'completed', {'progress', '100'}, {'reason', 'complete'})
-end
-local cancelRequested = 0
-if f[9] == '1' then cancelRequested = 1 end
-return {0, 'completed', version, cancelRequested}
+local c = {now, nowMs, taskMaxLen, shardMaxLen}
+local fields = response ~= '' and {'progress', '100', 'response', response} or {'progress', '100'}
+local version = finishTask(KEYS, c, f[8], f, '100', 'completed', fields, 'reason', 'complete')
+return {0, 'completed', version, status == 'cancelling' and 1 or 0}

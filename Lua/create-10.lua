@@ -22,16 +22,20 @@ ARGV[5]  description       free text                          ("" = none)
 ARGV[6]  params            JSON text, stored as given         ("" = none)
 ARGV[7]  objectName        e.g. "bdb:1", no newline           ("" = none)
 ARGV[8]  nodeUid                                              ("" = none)
-ARGV[9]  priority          integer -1000..1000, higher first  ("" = 0)
-ARGV[10] maxAttempts       integer >= 1                       ("" = 1)
+ARGV[9]  priority          integer -1000..1000, higher first  ("" = default, include/priorityOf)
+ARGV[10] maxAttempts       integer >= 1                       ("" = default, include/maxAttemptsOf)
 ARGV[11] runAt             ms; later than now = delayed start ("" = now)
-ARGV[12] resultTtl         seconds a finished task is kept    ("" = 500)
+ARGV[12] resultTtl         seconds a finished task is kept    ("" = default, include/resultTtlOf)
 ARGV[13] uniqueKey         no newline                         ("" = none)
 ARGV[14] idempotencyKey    no space or newline                ("" = none)
-ARGV[15] taskEventsMaxLen  MAXLEN ~ of the task stream        ("" = 1000)
-ARGV[16] shardEventsMaxLen MAXLEN ~ of the shard stream       ("" = 10000)
-ARGV[17..] op ids          sub-operation ids (e.g. shard ids, no spaces); each becomes field
-                           op:<id> = "{}", and the field opIds lists them (space-separated)
+ARGV[15] taskEventsMaxLen  MAXLEN ~ of the task stream        ("" = default, include/streamLimits)
+ARGV[16] shardEventsMaxLen MAXLEN ~ of the shard stream       ("" = default, include/streamLimits)
+ARGV[17..] op ids          sub-operation ids (e.g. shard ids, no whitespace, each once); each becomes
+                           field op:<id> = "{}", and the field opIds lists them (space-separated, in
+                           this order)
+
+Hash fields are written hottest first: a listpack hash finds a field by scanning from the start, so
+the fields every heartbeat reads or writes (status, version, progress, updatedAt, id) come first.
 
 Returns
   {0, id, 0}          created
@@ -43,19 +47,25 @@ Events
   created (status queued) on the task stream and the shard stream
 ]]
 -- @include "argInteger"
+-- @include "streamLimits"
+-- @include "taskKey"
+-- @include "queueKey"
 -- @include "queueScore"
+-- @include "priorityOf"
+-- @include "maxAttemptsOf"
+-- @include "resultTtlOf"
 -- @include "emitEvent"
+
+-- Op fields are written in batches of this many, so no unpack() holds an unbounded list.
+local OP_BATCH = 256
 
 local now, id, commandType = ARGV[1], ARGV[2], ARGV[3]
 local kind = ARGV[4] ~= '' and ARGV[4] or 'task'
 local description, params, objectName, nodeUid = ARGV[5], ARGV[6], ARGV[7], ARGV[8]
-local priority = ARGV[9] ~= '' and ARGV[9] or '0'
-local maxAttempts = ARGV[10] ~= '' and ARGV[10] or '1'
-local runAt = ARGV[11]
-local resultTtl = ARGV[12] ~= '' and ARGV[12] or '500'
+local priority, maxAttempts, runAt = priorityOf(ARGV[9]), maxAttemptsOf(ARGV[10]), ARGV[11]
+local resultTtl = resultTtlOf(ARGV[12])
 local uniqueKey, idempotencyKey = ARGV[13], ARGV[14]
-local taskMaxLen = ARGV[15] ~= '' and ARGV[15] or '1000'
-local shardMaxLen = ARGV[16] ~= '' and ARGV[16] or '10000'
+local argc = #ARGV
 
 local nowMs = argInteger(now)
 if not nowMs then return {7, 'now'} end
@@ -63,23 +73,34 @@ if not string.find(id, '^%S+$') then return {7, 'id'} end
 if commandType == '' or string.find(commandType, '\n', 1, true) then return {7, 'commandType'} end
 if kind ~= 'task' and kind ~= 'state-machine' then return {7, 'kind'} end
 if string.find(objectName, '\n', 1, true) then return {7, 'objectName'} end
-local priorityNumber = argInteger(ARGV[9], 0)
-if not priorityNumber or priorityNumber < -1000 or priorityNumber > 1000 then return {7, 'priority'} end
-local attemptsNumber = argInteger(ARGV[10], 1)
-if not attemptsNumber or attemptsNumber < 1 then return {7, 'maxAttempts'} end
+-- The defaults are valid: only given values are checked.
+if ARGV[9] ~= '' then
+  local number = argInteger(priority)
+  if not number or number < -1000 or number > 1000 then return {7, 'priority'} end
+end
+if ARGV[10] ~= '' then
+  local number = argInteger(maxAttempts)
+  if not number or number < 1 then return {7, 'maxAttempts'} end
+end
 local runAtMs = argInteger(runAt, nowMs)
 if not runAtMs then return {7, 'runAt'} end
-local ttlNumber = argInteger(ARGV[12], 500)
-if not ttlNumber or ttlNumber < 1 then return {7, 'resultTtl'} end
+if ARGV[12] ~= '' then
+  local number = argInteger(resultTtl)
+  if not number or number < 1 then return {7, 'resultTtl'} end
+end
 if string.find(uniqueKey, '\n', 1, true) then return {7, 'uniqueKey'} end
 if idempotencyKey ~= '' and not string.find(idempotencyKey, '^%S+$') then return {7, 'idempotencyKey'} end
-if ARGV[15] ~= '' and not argInteger(ARGV[15]) then return {7, 'taskEventsMaxLen'} end
-if ARGV[16] ~= '' and not argInteger(ARGV[16]) then return {7, 'shardEventsMaxLen'} end
+local taskMaxLen, shardMaxLen = streamLimits(ARGV[15], ARGV[16])
+if not taskMaxLen then return {7, shardMaxLen} end
 local shard = string.sub(KEYS[10], 1, -7)
-if KEYS[1] ~= shard .. 'task:' .. id then return {7, 'KEYS[1]'} end
-if KEYS[3] ~= shard .. 'queue:' .. commandType then return {7, 'KEYS[3]'} end
-for i = 17, #ARGV do
-  if not string.find(ARGV[i], '^%S+$') then return {7, 'op id'} end
+if KEYS[1] ~= taskKey(shard, id) then return {7, 'KEYS[1]'} end
+if KEYS[3] ~= queueKey(shard, commandType) then return {7, 'KEYS[3]'} end
+if argc > 16 then
+  local seen = {}
+  for i = 17, argc do
+    if not string.find(ARGV[i], '^%S+$') or seen[ARGV[i]] then return {7, 'op id'} end
+    seen[ARGV[i]] = true
+  end
 end
 
 if idempotencyKey ~= '' then
@@ -95,42 +116,36 @@ if uniqueKey ~= '' then
   if holder then return {5, holder} end
 end
 
-local fields = {'HSET', KEYS[1], 'id', id, 'commandType', commandType, 'kind', kind, 'status', 'queued',
-  'progress', '0', 'cancellable', '1', 'attempt', '0', 'maxAttempts', maxAttempts, 'priority', priority,
-  'createdAt', now, 'updatedAt', now, 'resultTtl', resultTtl, 'version', '1'}
-local n = #fields
+local delayed = runAtMs > nowMs
+local fields, n = {'HSET', KEYS[1], 'status', 'queued', 'version', '1', 'progress', '0', 'updatedAt', now, 'id', id,
+  'attempt', '0', 'maxAttempts', maxAttempts, 'resultTtl', resultTtl, 'cancellable', '1', 'commandType', commandType,
+  'kind', kind, 'priority', priority, 'createdAt', now,
+  nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil}, 28
 if description ~= '' then fields[n + 1], fields[n + 2], n = 'description', description, n + 2 end
 if params ~= '' then fields[n + 1], fields[n + 2], n = 'params', params, n + 2 end
 if objectName ~= '' then fields[n + 1], fields[n + 2], n = 'objectName', objectName, n + 2 end
 if nodeUid ~= '' then fields[n + 1], fields[n + 2], n = 'nodeUid', nodeUid, n + 2 end
 if uniqueKey ~= '' then fields[n + 1], fields[n + 2], n = 'uniqueKey', uniqueKey, n + 2 end
 if idempotencyKey ~= '' then fields[n + 1], fields[n + 2], n = 'idempotencyKey', idempotencyKey, n + 2 end
-local delayed = runAtMs > nowMs
-if delayed then
-  fields[#fields + 1] = 'runAt'
-  fields[#fields + 1] = runAt
+if delayed then fields[n + 1], fields[n + 2], n = 'runAt', runAt, n + 2 end
+if argc > 16 then fields[n + 1], fields[n + 2], n = 'opIds', table.concat(ARGV, ' ', 17), n + 2 end
+redis.call(unpack(fields, 1, n))
+for first = 17, argc, OP_BATCH do
+  local ops, m = {'HSET', KEYS[1]}, 2
+  for i = first, math.min(argc, first + OP_BATCH - 1) do ops[m + 1], ops[m + 2], m = 'op:' .. ARGV[i], '{}', m + 2 end
+  redis.call(unpack(ops, 1, m))
 end
-if #ARGV > 16 then
-  for i = 17, #ARGV do
-    fields[#fields + 1] = 'op:' .. ARGV[i]
-    fields[#fields + 1] = '{}'
-  end
-  fields[#fields + 1] = 'opIds'
-  fields[#fields + 1] = table.concat(ARGV, ' ', 17)
-end
-redis.call(unpack(fields))
 
 if delayed then
   redis.call('ZADD', KEYS[4], runAt, id)
 else
-  redis.call('ZADD', KEYS[3], queueScore(priorityNumber, nowMs), id)
+  redis.call('ZADD', KEYS[3], queueScore(priority, nowMs), id)
 end
 redis.call('ZADD', KEYS[5], now, id)
 redis.call('ZADD', KEYS[6], now, id)
-if objectName ~= '' then redis.call('ZADD', KEYS[7], 0, objectName .. '\n' .. id) end
+if objectName ~= '' then redis.call('ZADD', KEYS[7], '0', objectName .. '\n' .. id) end
 if uniqueKey ~= '' then redis.call('HSET', KEYS[8], uniqueKey, id) end
 if idempotencyKey ~= '' then redis.call('HSET', KEYS[9], idempotencyKey, id) end
 
-local task = {id = id, status = 'queued', version = '1', progress = '0'}
-emitEvent(KEYS[2], KEYS[10], taskMaxLen, shardMaxLen, task, 'created', nil)
+emitEvent(KEYS[2], KEYS[10], taskMaxLen, shardMaxLen, id, 'created', 'queued', '1', '0')
 return {0, id, 0}

@@ -13,7 +13,7 @@ KEYS[6]  <s>idempotency           hash    Idempotency-Key -> "<id> <expiresAt>"
 KEYS[7]  <s>events                stream  the shard's events
 
 ARGV[1]  now               ms since epoch (unused by the logic; kept for the common ARGV shape)
-ARGV[2]  shardEventsMaxLen                                 ("" = 10000)
+ARGV[2]  shardEventsMaxLen                 ("" = the default, include/streamLimits)
 
 Returns
   {0}
@@ -24,12 +24,14 @@ Events
   deleted (shard stream only; the task's own stream is deleted)
 ]]
 -- @include "argInteger"
+-- @include "streamLimits"
 -- @include "isFinished"
 -- @include "retentionMember"
+-- @include "progressOf"
 
-local shardMaxLen = ARGV[2] ~= '' and ARGV[2] or '10000'
 if not argInteger(ARGV[1]) then return {7, 'now'} end
-if ARGV[2] ~= '' and not argInteger(ARGV[2]) then return {7, 'shardEventsMaxLen'} end
+local taskMaxLen, shardMaxLen = streamLimits('', ARGV[2]) -- (no task event: the task stream is deleted)
+if not taskMaxLen then return {7, shardMaxLen} end
 
 local f = redis.call('HMGET', KEYS[1], 'id', 'status', 'version', 'progress', 'objectName', 'idempotencyKey')
 local id, status, objectName, idempotencyKey = f[1], f[2], f[5], f[6]
@@ -45,5 +47,5 @@ if idempotencyKey then
   if holder and string.match(holder, '^[^ ]+') == id then redis.call('HDEL', KEYS[6], idempotencyKey) end
 end
 redis.call('XADD', KEYS[7], 'MAXLEN', '~', shardMaxLen, '*', 'id', id, 'kind', 'deleted', 'status', status,
-  'version', f[3], 'progress', f[4])
+  'version', f[3], 'progress', progressOf(f[4]))
 return {0}

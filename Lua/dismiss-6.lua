@@ -11,8 +11,8 @@ KEYS[5]  <s>idempotency           hash    Idempotency-Key -> "<id> <expiresAt>"
 KEYS[6]  <s>events                stream  the shard's events
 
 ARGV[1]  now               ms since epoch (decimal digits)
-ARGV[2]  taskEventsMaxLen                                  ("" = 1000)
-ARGV[3]  shardEventsMaxLen                                 ("" = 10000)
+ARGV[2]  taskEventsMaxLen                  ("" = the default, include/streamLimits)
+ARGV[3]  shardEventsMaxLen                 ("" = the default, include/streamLimits)
 
 Returns
   {0, "dismissed", version}
@@ -23,29 +23,28 @@ Events
   status (status dismissed, reason dismiss)
 ]]
 -- @include "argInteger"
+-- @include "streamLimits"
+-- @include "resultTtlOf"
 -- @include "emitEvent"
 -- @include "nextVersion"
+-- @include "progressOf"
 -- @include "applyRetention"
 
 local now = ARGV[1]
-local taskMaxLen = ARGV[2] ~= '' and ARGV[2] or '1000'
-local shardMaxLen = ARGV[3] ~= '' and ARGV[3] or '10000'
 local nowMs = argInteger(now)
 if not nowMs then return {7, 'now'} end
-if ARGV[2] ~= '' and not argInteger(ARGV[2]) then return {7, 'taskEventsMaxLen'} end
-if ARGV[3] ~= '' and not argInteger(ARGV[3]) then return {7, 'shardEventsMaxLen'} end
+local taskMaxLen, shardMaxLen = streamLimits(ARGV[2], ARGV[3])
+if not taskMaxLen then return {7, shardMaxLen} end
 
-local f = redis.call('HMGET', KEYS[1], 'id', 'status', 'version', 'progress', 'objectName', 'idempotencyKey',
-  'resultTtl')
-local task = {id = f[1], status = f[2], version = f[3], progress = f[4], objectName = f[5], idempotencyKey = f[6]}
-if not task.status then return {1} end
-if task.status ~= 'failed' then return {2, task.status} end
+local f = redis.call('HMGET', KEYS[1], 'status', 'version', 'id', 'progress', 'objectName', 'idempotencyKey', 'resultTtl')
+local status, id = f[1], f[3]
+if not status then return {1} end
+if status ~= 'failed' then return {2, status} end
 
-local expiresAt = string.format('%d', nowMs + tonumber(f[7] or '500') * 1000)
-task.status = 'dismissed'
-local version = nextVersion(task)
-redis.call('HSET', KEYS[1], 'status', 'dismissed', 'updatedAt', now, 'expiresAt', expiresAt, 'version', task.version)
-redis.call('ZADD', KEYS[3], now, task.id)
-emitEvent(KEYS[2], KEYS[6], taskMaxLen, shardMaxLen, task, 'status', {'reason', 'dismiss'})
-applyRetention(KEYS[1], KEYS[2], KEYS[4], KEYS[5], task, expiresAt)
+local expiresAt = string.format('%d', nowMs + resultTtlOf(f[7]) * 1000)
+local version, versionText = nextVersion(f[2])
+redis.call('HSET', KEYS[1], 'status', 'dismissed', 'version', versionText, 'updatedAt', now, 'expiresAt', expiresAt)
+redis.call('ZADD', KEYS[3], now, id)
+emitEvent(KEYS[2], KEYS[6], taskMaxLen, shardMaxLen, id, 'status', 'dismissed', versionText, progressOf(f[4]), 'reason', 'dismiss')
+applyRetention(KEYS[1], KEYS[2], KEYS[4], KEYS[5], id, f[5], f[6], expiresAt)
 return {0, 'dismissed', version}

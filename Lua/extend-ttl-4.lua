@@ -32,15 +32,14 @@ local ttlSeconds = argInteger(ttl)
 if not ttlSeconds or ttlSeconds < 1 then return {7, 'ttlSeconds'} end
 
 local f = redis.call('HMGET', KEYS[1], 'id', 'status', 'objectName', 'idempotencyKey')
-local task = {id = f[1], status = f[2], objectName = f[3], idempotencyKey = f[4]}
-if not task.status then return {1} end
+if not f[2] then return {1} end
 
-if not isFinished(task.status) then
+if not isFinished(f[2]) then
   redis.call('HSET', KEYS[1], 'resultTtl', ttl)
   return {0, ''}
 end
 local expiresAt = nowMs + ttlSeconds * 1000
 local expiresText = string.format('%d', expiresAt)
 redis.call('HSET', KEYS[1], 'resultTtl', ttl, 'expiresAt', expiresText)
-applyRetention(KEYS[1], KEYS[2], KEYS[3], KEYS[4], task, expiresText)
+applyRetention(KEYS[1], KEYS[2], KEYS[3], KEYS[4], f[1], f[3], f[4], expiresText)
 return {0, expiresAt}

@@ -21,10 +21,10 @@ ARGV[2]  leaseToken        the token from claim
 ARGV[3]  errorCode         e.g. "bdb_not_found"             ("" = none)
 ARGV[4]  errorMessage                                         ("" = none)
 ARGV[5]  retryable         "0" = never retry                  ("" = "1")
-ARGV[6]  backoffBaseMs     first retry delay                  ("" = 1000)
-ARGV[7]  backoffMaxMs      cap of the doubling delay          ("" = 300000)
-ARGV[8]  taskEventsMaxLen                                     ("" = 1000)
-ARGV[9]  shardEventsMaxLen                                    ("" = 10000)
+ARGV[6]  backoffBaseMs     first retry delay                  ("" = default, include/backoffLimits)
+ARGV[7]  backoffMaxMs      cap of the doubling delay          ("" = default, include/backoffLimits)
+ARGV[8]  taskEventsMaxLen                                     ("" = default, include/streamLimits)
+ARGV[9]  shardEventsMaxLen                                    ("" = default, include/streamLimits)
 
 Returns
   {0, "queued", version, retryAt}   re-queued for a new attempt at retryAt (ms)
@@ -37,37 +37,34 @@ Events
   status (status queued, reason retry, retryAt) or status (status failed, reason fail, errorCode)
 ]]
 -- @include "argInteger"
+-- @include "streamLimits"
+-- @include "backoffLimits"
 -- @include "backoffDelay"
+-- @include "checkLease"
+-- @include "isLeased"
+-- @include "attemptsLeft"
 -- @include "finishTask"
 -- @include "requeueTask"
 
 local now, leaseToken, errorCode, errorMessage, retryable = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-local taskMaxLen = ARGV[8] ~= '' and ARGV[8] or '1000'
-local shardMaxLen = ARGV[9] ~= '' and ARGV[9] or '10000'
 local nowMs = argInteger(now)
 if not nowMs then return {7, 'now'} end
 if retryable ~= '' and retryable ~= '0' and retryable ~= '1' then return {7, 'retryable'} end
-local backoffBaseMs = argInteger(ARGV[6], 1000)
-if not backoffBaseMs or backoffBaseMs < 0 then return {7, 'backoffBaseMs'} end
-local backoffMaxMs = argInteger(ARGV[7], 300000)
-if not backoffMaxMs or backoffMaxMs < 0 then return {7, 'backoffMaxMs'} end
-if ARGV[8] ~= '' and not argInteger(ARGV[8]) then return {7, 'taskEventsMaxLen'} end
-if ARGV[9] ~= '' and not argInteger(ARGV[9]) then return {7, 'shardEventsMaxLen'} end
+local backoffBaseMs, backoffMaxMs = backoffLimits(ARGV[6], ARGV[7])
+if not backoffBaseMs then return {7, backoffMaxMs} end
+local taskMaxLen, shardMaxLen = streamLimits(ARGV[8], ARGV[9])
+if not taskMaxLen then return {7, shardMaxLen} end
 
-local f = redis.call('HMGET', KEYS[1], 'id', 'status', 'leaseToken', 'version', 'progress', 'objectName',
-  'uniqueKey', 'idempotencyKey', 'resultTtl', 'attempt', 'maxAttempts')
-local task = {id = f[1], status = f[2], version = f[4], progress = f[5], objectName = f[6], uniqueKey = f[7],
-  idempotencyKey = f[8], resultTtl = f[9]}
-local lease = f[3]
-if not task.status then return {1} end
-if leaseToken == '' or lease ~= leaseToken then return {3, task.status} end
-if task.status ~= 'starting' and task.status ~= 'running' and task.status ~= 'impacted' and task.status ~= 'cancelling' then
-  return {2, task.status}
-end
+-- The finish layout (see finishTask), then leaseToken, id, progress, attempt, maxAttempts.
+local f = redis.call('HMGET', KEYS[1], 'status', 'version', 'objectName', 'uniqueKey', 'idempotencyKey', 'resultTtl',
+  'leaseToken', 'id', 'progress', 'attempt', 'maxAttempts')
+local status = f[1]
+if not status then return {1} end
+local refusal = checkLease(leaseToken, f[7], status)
+if refusal then return refusal end
+if not isLeased(status) then return {2, status} end
 
-local c = {now = now, nowMs = nowMs, hash = KEYS[1], stream = KEYS[2], leases = KEYS[3], delayed = KEYS[4],
-  active = KEYS[5], updated = KEYS[6], finished = KEYS[7], unique = KEYS[8], idempotency = KEYS[9],
-  events = KEYS[10], taskMaxLen = taskMaxLen, shardMaxLen = shardMaxLen}
+local c = {now, nowMs, taskMaxLen, shardMaxLen}
 local fields = {}
 if errorCode ~= '' then
   fields[#fields + 1] = 'errorCode'
@@ -77,14 +74,14 @@ if errorMessage ~= '' then
   fields[#fields + 1] = 'errorMessage'
   fields[#fields + 1] = errorMessage
 end
-local attempt = tonumber(f[10] or '1')
-if retryable ~= '0' and task.status ~= 'cancelling' and attempt < tonumber(f[11] or '1') then
+local left, attempt = attemptsLeft(f[10], f[11])
+if retryable ~= '0' and status ~= 'cancelling' and left then
   local retryAt = nowMs + backoffDelay(attempt, backoffBaseMs, backoffMaxMs)
-  return {0, 'queued', requeueTask(c, task, retryAt, fields, 'retry'), retryAt}
+  return {0, 'queued', requeueTask(KEYS, c, f[8], f[2], retryAt, fields, 'retry'), retryAt}
 end
-local extra = {'reason', 'fail'}
+-- finishTask takes complete-9's key order: fail-10 has delayed at KEYS[4].
+local k = {KEYS[1], KEYS[2], KEYS[3], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10]}
 if errorCode ~= '' then
-  extra[3] = 'errorCode'
-  extra[4] = errorCode
+  return {0, 'failed', finishTask(k, c, f[8], f, f[9], 'failed', fields, 'reason', 'fail', 'errorCode', errorCode), ''}
 end
-return {0, 'failed', finishTask(c, task, 'failed', fields, extra), ''}
+return {0, 'failed', finishTask(k, c, f[8], f, f[9], 'failed', fields, 'reason', 'fail'), ''}

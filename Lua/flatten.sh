@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Prints a Lua script with every `-- @include "name"` line replaced by Lua/include/name.lua,
 # each include once per script, recursively: the same text the Swift ScriptLibrary loads.
-#   redis-cli --eval <(Lua/flatten.sh Lua/claim-6.lua) key1 key2 , arg1 arg2
+#   redis-cli --eval <(Lua/flatten.sh Lua/claim-5.lua) key1 key2 key3 key4 key5 , arg1 arg2 ...
 set -euo pipefail
 if [[ $# -ne 1 || ! -f $1 ]]; then
   echo "usage: $0 SCRIPT.lua" >&2

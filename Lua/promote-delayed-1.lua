@@ -22,13 +22,15 @@ Events
 -- @include "argInteger"
 -- @include "promoteDue"
 
-local now = argInteger(ARGV[1])
-local shard = ARGV[2]
-local limit = argInteger(ARGV[3], 1000)
-if not now then return {7, 'now'} end
-if shard == nil or shard == '' or string.sub(KEYS[1], 1, #shard) ~= shard then return {7, 'shard'} end
-if not limit or limit < 1 then return {7, 'limit'} end
+local now, shard = ARGV[1], ARGV[2]
+if not argInteger(now) then return {7, 'now'} end
+if shard == nil or shard == '' or string.find(KEYS[1], shard, 1, true) ~= 1 then return {7, 'shard'} end
+local limit = '1000'
+if ARGV[3] ~= '' then
+  limit = argInteger(ARGV[3])
+  if not limit or limit < 1 then return {7, 'limit'} end
+end
 
-local moved = promoteDue(KEYS[1], shard, ARGV[1], ARGV[3] ~= '' and limit or '1000')
+local moved = promoteDue(KEYS[1], shard, now, limit)
 local next = redis.call('ZRANGE', KEYS[1], '0', '0', 'WITHSCORES')
 return {0, moved, next[2] or ''}

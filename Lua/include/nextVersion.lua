@@ -1,7 +1,6 @@
--- Bumps task.version (a string read from the hash) to the next integer, as a string of digits.
--- Returns the new version as a number (for replies).
-local function nextVersion(task)
-  local version = tonumber(task.version) + 1
-  task.version = string.format('%d', version)
-  return version
+-- The version after `version` (the stored field, digits; absent reads as 0): returns it as a number
+-- (for replies) and as canonical digits (for the hash and events).
+local function nextVersion(version)
+  local number = (version or '0') + 1
+  return number, string.format('%d', number)
 end

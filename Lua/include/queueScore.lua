@@ -1,4 +1,5 @@
 -- Score in a ready queue: higher priority first (priority -1000..1000), then first enqueued first.
+-- `priority` and `enqueuedAt` (ms) may be numbers or digit strings (Lua arithmetic converts them).
 -- Enqueue time counts in ms from 2024-01-01 in the low 40 bits (clamped), so scores stay exact doubles;
 -- equal scores fall back to the member order (UUIDv7 ids sort by creation). Returned as decimal digits:
 -- ZADD parses a string faster than Redis formats a Lua number.

@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
 # Measures Redis CPU per script call and memory per finished task, on a throwaway redis-server:
-# N lifecycles of create → claim → 10 heartbeats with progress → complete, each phase pipelined
+# N lifecycles of create → claim (30 s lease) → 10 heartbeats with progress and state, renewing by the
+# claimed lease length (leaseMs "", as the Swift side sends by default) → complete, each phase pipelined
 # with EVALSHA (redis-cli --pipe), with INFO commandstats / INFO cpu deltas per phase.
 #   Lua/tests/measure.sh [N] [stream-node-max-bytes]     (defaults: 1000, Redis's own 4096)
+#   MEASURE_CALLGRIND=1 Lua/tests/measure.sh 200         the same under valgrind's callgrind: also prints
+#       thousands of instructions per call (whole server: reading the command, the script, the reply).
+#       Unlike µs these do not move with other load on the machine (±0.5 %), so they compare two versions
+#       of a script reliably on a busy machine; 50× slower, so use a small N.
 # Memory: used_memory per finished task, split into "without history" and the event history (the task
 # streams, deleted at the end to measure them exactly).
 set -euo pipefail
@@ -16,14 +21,23 @@ for candidate in $(seq 16491 16590); do
   if ! (exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null; then PORT=$candidate; break; fi
 done
 [[ -n $PORT ]] || { echo "no free port" >&2; exit 1; }
-redis-server --port "$PORT" --bind 127.0.0.1 --save '' --appendonly no --stream-node-max-bytes "$NODE_BYTES" \
-  --daemonize yes --pidfile "$PIDFILE" --dir "$WORK" --logfile "$WORK/redis.log"
+CALLGRIND=${MEASURE_CALLGRIND:-}
+if [[ -n $CALLGRIND ]]; then
+  # valgrind runs redis-server in its own process: no --daemonize, the pid is valgrind's.
+  valgrind --tool=callgrind --callgrind-out-file="$WORK/callgrind.%p" redis-server --port "$PORT" --bind 127.0.0.1 \
+    --save '' --appendonly no --stream-node-max-bytes "$NODE_BYTES" --dir "$WORK" --logfile "$WORK/redis.log" \
+    >"$WORK/valgrind.log" 2>&1 &
+  echo $! >"$PIDFILE"
+else
+  redis-server --port "$PORT" --bind 127.0.0.1 --save '' --appendonly no --stream-node-max-bytes "$NODE_BYTES" \
+    --daemonize yes --pidfile "$PIDFILE" --dir "$WORK" --logfile "$WORK/redis.log"
+fi
 cleanup() {
   if [[ -f $PIDFILE ]]; then kill "$(cat "$PIDFILE")" 2>/dev/null || true; fi
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-for _ in $(seq 50); do redis-cli -p "$PORT" PING >/dev/null 2>&1 && break; sleep 0.1; done
+for _ in $(seq 300); do redis-cli -p "$PORT" PING >/dev/null 2>&1 && break; sleep 0.1; done
 R() { redis-cli -p "$PORT" "$@"; }
 
 declare -A SHA
@@ -33,10 +47,18 @@ done
 
 # phase NAME CALLS: runs the RESP commands on stdin, prints Redis µs per call
 phase() {
-  local name=$1 calls=$2 cpu_before cpu_after
+  local name=$1 calls=$2 cpu_before cpu_after dump
   R CONFIG RESETSTAT >/dev/null
   cpu_before=$(R INFO cpu | awk -F: '/^used_cpu_(sys|user):/ {s += $2} END {printf "%.6f", s}')
+  [[ -z $CALLGRIND ]] || callgrind_control -z "$(cat "$PIDFILE")" >/dev/null 2>&1
   R --pipe >/dev/null
+  if [[ -n $CALLGRIND ]]; then
+    callgrind_control -d "$(cat "$PIDFILE")" >/dev/null 2>&1
+    dump=$(ls -t "$WORK"/callgrind.* | head -1)
+    awk -v name="$name" -v calls="$calls" '/^(summary|totals):/ {
+      printf "%-10s %6.1f thousand instructions/call (callgrind, whole server)\n", name, $2 / calls / 1000; exit }' "$dump"
+    rm -f "$WORK"/callgrind.*.*
+  fi
   cpu_after=$(R INFO cpu | awk -F: '/^used_cpu_(sys|user):/ {s += $2} END {printf "%.6f", s}')
   R INFO commandstats | tr -d '\r' | awk -F'[:,=]' -v name="$name" -v calls="$calls" \
     -v cpu="$(echo "$cpu_after - $cpu_before" | bc -l)" '
@@ -75,7 +97,7 @@ for i, id in enumerate(ids):
     elif phase == 'heartbeat':
         for p in range(1, 11):
             evalsha('heartbeat', [t, k, s + 'leases', s + 'index:updated', s + 'events'],
-                    [now + 1 + p, f'tok-{id}', 30000, p * 9, 'copying' if p > 1 else 'starting', '', '', '', ''])
+                    [now + 1 + p, f'tok-{id}', '', p * 9, 'copying' if p > 1 else 'starting', '', '', '', ''])
     elif phase == 'complete':
         evalsha('complete', [t, k, s + 'leases', s + 'index:active', s + 'index:updated', s + 'index:finished',
                              s + 'unique', s + 'idempotency', s + 'events'],

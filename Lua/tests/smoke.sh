@@ -142,8 +142,8 @@ $(printf '\xff')")"
 
 echo "== claim, heartbeat, fencing"
 refused "heartbeat before claim" "3|queued" heartbeat t1 tok1 30000 10 "" "" ""
-expect_match "claim t1" "^0\|t1\|backup\|\{\"size\":1\}\|\{\"[12]\":\{\},\"[12]\":\{\}\}\|1\|1\|tok1\|$(T 30000)\|2$" \
-  "$(claim backup w1 tok1 30000)"
+expect "claim t1: opIds in create order, opStates \"\" on a first attempt" \
+  "0|t1|backup|{\"size\":1}|1 2||1|1|tok1|$(T 30000)|2" "$(claim backup w1 tok1 30000)"
 expect "claimed event" "kind claimed status starting version 2 progress 0 attempt 1 workerId w1" "$(last_event t1)"
 refused "claim on empty queue" "8|" claim backup w2 tok2 30000
 refused "heartbeat with a wrong token" "3|starting" heartbeat t1 nope 30000 10 "" "" ""
@@ -151,7 +151,9 @@ refused "progress out of range" "7|progress" heartbeat t1 tok1 30000 101 "" "" "
 AT=$(T 1000)
 expect "first heartbeat → running" "0|running|3|0|$(T 31000)" \
   "$(heartbeat t1 tok1 30000 25 copying "copying shard 1" "" 1 '{"progress":50,"op_name":"copy"}')"
-expect "op stored" '{"progress":50,"op_name":"copy"}' "$(field t1 op:1)"
+SEC=$(( $(T 1000) / 1000 ))
+expect "op stored with the script's stamp appended" \
+  "{\"progress\":50,\"op_name\":\"copy\",\"heartbeat\":$SEC,\"last_sample_time\":$SEC}" "$(field t1 op:1)"
 expect "status event" "kind status status running version 3 progress 25 state copying reason heartbeat" "$(last_event t1)"
 AT=$(T 2000)
 expect "progress heartbeat" "0|running|4|0|$(T 32000)" "$(heartbeat t1 tok1 30000 50 "" "" "")"
@@ -306,6 +308,110 @@ expect "indexes clean" "|||" "$(R ZSCORE "${S}index:updated" t20)|$(R ZRANGEBYLE
 $(printf '\xff')")|$(R HGET "${S}idempotency" i20)|"
 AT=$(date +%s%3N)
 expect "expired Idempotency-Key no longer replays" "0|t21|0" "$(create t21 backup "" "" i20 0 1 "" 600)"
+
+echo "== heartbeat lease length"
+AT=$NOW
+create t30 lease "" "" "" 0 2 "" 600 a b >/dev/null
+expect "claim with a 2 s lease" "0|t30|lease|{\"size\":1}|a b||1|2|tok30|$(T 2000)|2" "$(claim lease w1 tok30 2000)"
+AT=$(T 500)
+expect "heartbeat without a lease length keeps the claimed 2 s" "0|running|3|0|$(T 2500)" \
+  "$(heartbeat t30 tok30 "" 10 "" "" "")"
+expect "leaseExpiresAt and the lease set follow" "$(T 2500)|$(T 2500)|2000" \
+  "$(field t30 leaseExpiresAt)|$(R ZSCORE "${S}leases" t30)|$(field t30 leaseMs)"
+AT=$(T 1000)
+expect "a named lease length replaces it" "0|running|4|0|$(T 6000)" "$(heartbeat t30 tok30 5000 20 "" "" "")"
+expect "and is stored" "5000" "$(field t30 leaseMs)"
+AT=$(T 1500)
+expect "the next heartbeat without a length renews by the stored 5 s (pure renewal)" "0|running|4|0|$(T 6500)" \
+  "$(heartbeat t30 tok30 "" "" "" "" "")"
+refused "leaseMs 0" "7|leaseMs" heartbeat t30 tok30 0 "" "" "" ""
+refused "taskEventsMaxLen with a leading zero" "7|taskEventsMaxLen" \
+  ev heartbeat-5 "${S}task:t30" "${S}task:t30:events" "${S}leases" "${S}index:updated" "${S}events" , \
+  "$AT" tok30 "" 30 "" "" "" 0100 ""
+refused "shardEventsMaxLen not a number" "7|shardEventsMaxLen" \
+  ev heartbeat-5 "${S}task:t30" "${S}task:t30:events" "${S}leases" "${S}index:updated" "${S}events" , \
+  "$AT" tok30 "" 30 "" "" "" "" 1e4
+
+echo "== op stamping"
+AT=$(T 2000)
+SEC=$(( $(T 2000) / 1000 ))
+STAMP="\"heartbeat\":$SEC,\"last_sample_time\":$SEC"
+expect "ops {} and {\"progress\":50}" "0|running|5|0|$(T 7000)" \
+  "$(heartbeat t30 tok30 "" "" "" "" "" a '{}' b '{"progress":50}')"
+expect "{} is stored as the stamp alone" "{$STAMP}" "$(field t30 op:a)"
+expect "the stamp is appended last" "{\"progress\":50,$STAMP}" "$(field t30 op:b)"
+expect "op event" "kind progress status running version 5 progress 20" "$(last_event t30)"
+expect "the same ops in the same second change nothing" "0|running|5|0|$(T 7000)" \
+  "$(heartbeat t30 tok30 "" "" "" "" "" a '{}' b '{"progress":50}')"
+expect "new op ids are appended to opIds once, in order" "0|running|6|0|$(T 7000)" \
+  "$(heartbeat t30 tok30 "" "" "" "" "" c ' { "x" : 1 } ' d '{"heartbeat":1,"last_sample_time":2}' c ' { "x" : 1 } ')"
+expect "opIds" "a b c d" "$(field t30 opIds)"
+expect "whitespace around the object is dropped" "{ \"x\" : 1 ,$STAMP}" "$(field t30 op:c)"
+expect "a caller's own stamp keys stay; the script's come last" \
+  "{\"heartbeat\":1,\"last_sample_time\":2,$STAMP}" "$(field t30 op:d)"
+AT=$(T 3000)
+SEC2=$(( $(T 3000) / 1000 ))
+expect "the same op a second later is a change (its stamp moved)" "0|running|7|0|$(T 8000)" \
+  "$(heartbeat t30 tok30 "" "" "" "" "" a '{}')"
+expect "restamped" "{\"heartbeat\":$SEC2,\"last_sample_time\":$SEC2}" "$(field t30 op:a)"
+refused "op JSON that is not an object" "7|op e" heartbeat t30 tok30 "" "" "" "" "" e '[1]'
+refused "op JSON with trailing text" "7|op e" heartbeat t30 tok30 "" "" "" "" "" e '{"a":1} x'
+refused "op id with whitespace" "7|op id" heartbeat t30 tok30 "" "" "" "" "" "$(printf 'e\tf')" '{}'
+refused "op id without JSON" "7|ops" heartbeat t30 tok30 "" "" "" "" "" e
+refused "duplicate op id at create" "7|op id" create t33 backup "" "" "" 0 1 "" 600 x y x
+
+echo "== claim of a retried attempt: opStates"
+AT=$(T 4000)
+expect "retryable failure → queued" "0|queued|8|$(T 5000)" "$(fail t30 tok30 busy "")"
+AT=$(T 5000)
+OPSTATES="{\"a\":$(field t30 op:a),\"b\":$(field t30 op:b),\"c\":$(field t30 op:c),\"d\":$(field t30 op:d)}"
+expect "retried attempt: the previous attempt's ops in opIds order" \
+  "0|t30|lease|{\"size\":1}|a b c d|$OPSTATES|2|2|tok30b|$(T 7000)|9" "$(claim lease w2 tok30b 2000)"
+expect "startedAt stays the first claim's, attempt 2, progress 0" "$NOW|2|0" \
+  "$(R HMGET "${S}task:t30" startedAt attempt progress | paste -sd'|')"
+expect "claimed event of the retry" "kind claimed status starting version 9 progress 0 attempt 2 workerId w2" \
+  "$(last_event t30)"
+complete t30 tok30b "" >/dev/null
+
+echo "== more ops than a batch"
+AT=$NOW
+create t31 many "" "" "" 0 2 "" 600 >/dev/null
+claim many w1 tok31 30000 >/dev/null
+ops_args() { local i; for i in $(seq "$1" "$2"); do printf '%s\n%s\n' "op$i" "{\"p\":$i}"; done; }
+mapfile -t FIRST < <(ops_args 1 300)
+mapfile -t SECOND < <(ops_args 301 600)
+expect "a heartbeat with 300 new ops" "0|running|3|0|$(T 30000)" "$(heartbeat t31 tok31 "" 1 "" "" "" "${FIRST[@]}")"
+expect "a heartbeat with 300 more" "0|running|4|0|$(T 30000)" "$(heartbeat t31 tok31 "" 2 "" "" "" "${SECOND[@]}")"
+expect "600 op ids in order" "600 op1 op600" \
+  "$(field t31 opIds | awk '{print NF, $1, $NF}')"
+expect "op 600 stored" "{\"p\":600,$(printf '"heartbeat":%d,"last_sample_time":%d' $((NOW / 1000)) $((NOW / 1000)))}" \
+  "$(field t31 op:op600)"
+expect_match "retryable failure → queued" "^0\|queued\|" "$(fail t31 tok31 busy "")"
+AT=$(T 1000)
+REPLY=$(claim many w2 tok31b 30000)
+expect_match "claim after the retry" "^0\|t31\|many\|" "$REPLY"
+expect "opStates: all 600 ops, in order, as stored" "600 op1 op600 ok" "$(printf '%s' "$REPLY" | cut -d'|' -f6 | python3 -c '
+import json, sys
+states = json.loads(sys.stdin.read())
+keys = list(states)
+ok = keys == ["op%d" % i for i in range(1, 601)] and all(states[k]["p"] == int(k[2:]) for k in keys)
+print(len(keys), keys[0], keys[-1], "ok" if ok else "mismatch")')"
+create t34 many "" "" "" 0 1 "" 600 $(seq -f 'c%g' 1 600) >/dev/null
+expect "create with 600 op ids" "600|{}|{}" "$(field t34 opIds | wc -w)|$(field t34 op:c1)|$(field t34 op:c600)"
+
+echo "== task stream trimming starts only once version exceeds taskEventsMaxLen"
+R CONFIG SET stream-node-max-entries 5 >/dev/null
+AT=$NOW
+create t35 trim "" "" "" 0 1 "" 600 >/dev/null
+claim trim w1 tok35 30000 >/dev/null
+beat() { ev heartbeat-5 "${S}task:t35" "${S}task:t35:events" "${S}leases" "${S}index:updated" "${S}events" , \
+  "$AT" tok35 "" "$1" "" "" "" 10 ""; }
+for p in 1 2 3 4 5 6 7 8; do beat $p >/dev/null; done
+expect "version 10, nothing trimmed" "10|10" "$(field t35 version)|$(R XLEN "${S}task:t35:events")"
+for p in 9 10 11 12 13 14 15 16 17 18 19 20; do beat $p >/dev/null; done
+expect_match "version 22: trimmed to whole nodes of 5 (10 to 14 entries)" "^22\|1[0-4]$" \
+  "$(field t35 version)|$(R XLEN "${S}task:t35:events")"
+R CONFIG SET stream-node-max-entries 100 >/dev/null
 
 echo "== every key carries the shard's hash tag"
 expect "keys outside {taskd:0}" "" "$(R --scan --pattern '*' | grep -v '^taskd:{taskd:0}:' || true)"
