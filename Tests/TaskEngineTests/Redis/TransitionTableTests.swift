@@ -13,7 +13,7 @@ import Testing
     }
 
     enum Call: String, CaseIterable, Sendable {
-        case claim, heartbeat, complete, fail, failLastAttempt, cancel, cancelForce, acknowledge, dismiss, delete
+        case claim, heartbeat, complete, fail, failLastAttempt, cancel, cancelForce, acknowledge, release, dismiss, delete
     }
 
     /// The expected outcome: a status, or an error code.
@@ -45,6 +45,7 @@ import Testing
         .cancel:          [to(.cancelled),   to(.cancelling), to(.cancelling), to(.cancelling), to(.cancelling),  commit,          wrong,     wrong,             wrong,     wrong],
         .cancelForce:     [to(.cancelled),   to(.cancelled),  to(.cancelled),  to(.cancelled),  to(.cancelled),   to(.cancelled),  wrong,     wrong,             wrong,     wrong],
         .acknowledge:     [stale,            wrong,           wrong,           wrong,           to(.cancelled),   wrong,           stale,     stale,             stale,     stale],
+        .release:         [stale,            to(.queued),     to(.queued),     to(.queued),     wrong,            to(.queued),     stale,     stale,             stale,     stale],
         .dismiss:         [wrong,            wrong,           wrong,           wrong,           wrong,            wrong,           wrong,     to(.dismissed),    wrong,     wrong],
         .delete:          [wrong,            wrong,           wrong,           wrong,           wrong,            wrong,           gone,      gone,              gone,      gone],
     ]
@@ -100,6 +101,7 @@ import Testing
                 case .cancel: _ = try await store.cancel(id)
                 case .cancelForce: _ = try await store.cancel(id, force: true)
                 case .acknowledge: try await store.acknowledgeCancel(id, leaseToken: token)
+                case .release: try await store.release(id, leaseToken: token)
                 case .dismiss: try await store.dismiss(id)
                 case .delete: try await store.delete(id)
                 }
@@ -112,6 +114,9 @@ import Testing
             switch expected {
             case .status(let status):
                 #expect(after?.status == status, "\(start) \(call)")
+                if call == .release {
+                    #expect(after?.attempt == before.attempt - 1, "\(start) release: no attempt spent")
+                }
                 if status != before.status || call == .heartbeat {
                     #expect(after.map { $0.version > before.version } == true, "\(start) \(call): version moves")
                 }
