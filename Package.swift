@@ -121,6 +121,11 @@ let package = Package(
             path: "Benchmarks/TaskLifecycleBenchmark"
         ),
         .executableTarget(
+            name: "WorkerLifecycleBenchmark",
+            dependencies: ["TaskWorker", "TaskEngine", "RedisClient", "RESP", .product(name: "Logging", package: "swift-log")],
+            path: "Benchmarks/WorkerLifecycleBenchmark"
+        ),
+        .executableTarget(
             name: "HTTPLifecycleBenchmark",
             dependencies: [
                 .product(name: "NIOCore", package: "swift-nio"),

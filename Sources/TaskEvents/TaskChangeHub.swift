@@ -96,13 +96,14 @@ public final class TaskChangeHub: Service, Sendable {
                 case .task(let id):
                     feeds.withLock { $0[id] }?.doorbell.ring()
                 case .gap(let mastersChanged):
-                    for feed in feeds.withLock({ Array($0.values) }) { feed.doorbell.ring() }
-                    allTasks.doorbell.ring()
-                    // A new master (a promoted replica) may not publish notifications yet.
+                    // A new master (a promoted replica) may not publish notifications yet: turn them on
+                    // before the feeds re-read, so nothing written after their read goes unheard.
                     if mastersChanged {
                         await checkNotifications()
                         heard = false
                     }
+                    for feed in feeds.withLock({ Array($0.values) }) { feed.doorbell.ring() }
+                    allTasks.doorbell.ring()
                 }
             }
         }
