@@ -66,8 +66,11 @@ func measure(_ name: String, redis: RedisClient, counters: Counters, load: @esca
     }
 }
 
-var logger = Logger(label: "bench")
-logger.logLevel = .error
+let logger: Logger = {
+    var logger = Logger(label: "bench")
+    logger.logLevel = .error
+    return logger
+}()
 let redis = try RedisClient(url: url, logger: logger)
 let figures = try await redis.withRunning { redis -> (Figures, Figures) in
     func store(_ prefix: String) throws -> TaskStore {
