@@ -54,7 +54,8 @@ public final class RedisSubscriber: Service, Sendable {
         var isShutdown = false
     }
 
-    private let endpoint: RedisConfiguration.Endpoint
+    private let target: NodeTarget
+    private var endpoint: RedisConfiguration.Endpoint { target.endpoint }
     private let configuration: RedisConfiguration
     private let tlsContext: NIOSSLContext?
     private let logger: Logger
@@ -62,8 +63,12 @@ public final class RedisSubscriber: Service, Sendable {
     private let state = Mutex(State())
 
     /// - Parameter bufferLimit: messages buffered per subscription before it is told `.gap` instead.
-    public init(endpoint: RedisConfiguration.Endpoint, configuration: RedisConfiguration, tlsContext: NIOSSLContext?, logger: Logger, bufferLimit: Int = 10_000) {
-        self.endpoint = endpoint
+    public convenience init(endpoint: RedisConfiguration.Endpoint, configuration: RedisConfiguration, tlsContext: NIOSSLContext?, logger: Logger, bufferLimit: Int = 10_000) {
+        self.init(target: .fixed(endpoint), configuration: configuration, tlsContext: tlsContext, logger: logger, bufferLimit: bufferLimit)
+    }
+
+    init(target: NodeTarget, configuration: RedisConfiguration, tlsContext: NIOSSLContext?, logger: Logger, bufferLimit: Int = 10_000) {
+        self.target = target
         self.configuration = configuration
         self.tlsContext = tlsContext
         self.logger = logger
@@ -85,13 +90,14 @@ public final class RedisSubscriber: Service, Sendable {
         var backoff = Backoff()
         var connectedBefore = false
         while !Task.isCancelled {
+            let attempt = target.generation
             do {
-                let connection = try await RedisConnection.connect(
-                    to: endpoint, configuration: configuration, tlsContext: tlsContext, logger: logger)
+                let (connection, generation) = try await target.connect(configuration: configuration, tlsContext: tlsContext, logger: logger)
                 try await enterSubscribeMode(connection.channel)
                 if backoff.hasFailed { logger.info("redis pub/sub connection restored", metadata: ["redis.endpoint": "\(endpoint)"]) }
                 backoff.reset()
                 resubscribeAll(on: connection.channel, announceGap: connectedBefore)
+                if target.generation != generation { connection.close() }
                 connectedBefore = true
                 await withTaskCancellationHandler {
                     try? await connection.closeFuture.get()
@@ -99,16 +105,25 @@ public final class RedisSubscriber: Service, Sendable {
                     connection.close()
                 }
                 state.withLock { $0.channel = nil; $0.confirmed = []; $0.leaving = [] }
+                // Closed because Sentinel named a new master (``moveToNewMaster()``): go there at once.
+                if target.generation != generation { continue }
                 if !Task.isCancelled {
-                    logger.warning("redis pub/sub connection lost", metadata: ["redis.endpoint": "\(endpoint)"])
+                    logger.warning("redis pub/sub connection lost", metadata: ["redis.endpoint": "\(connection.endpoint)"])
+                    target.connectionLost(generation: generation)
                 }
             } catch {
                 if !backoff.hasFailed {
                     logger.warning("redis pub/sub unreachable", metadata: ["redis.endpoint": "\(endpoint)", "error": "\(error)"])
                 }
             }
-            try? await Task.sleep(for: backoff.next())
+            await target.pause(backoff.next(), unlessMovedSince: attempt)
         }
+    }
+
+    /// Sentinel named a new master: drops the connection to the old one; the reconnect goes to the
+    /// new master, subscribes everything again and tells every subscription `.gap`.
+    func moveToNewMaster() {
+        state.withLock { $0.channel }?.close(promise: nil)
     }
 
     /// Swaps the request/reply handler for the push handler once AUTH/SELECT are done.
