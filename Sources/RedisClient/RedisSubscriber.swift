@@ -51,6 +51,9 @@ public final class RedisSubscriber: Service, Sendable {
         var leaving: Set<String> = []
         /// An error reply to a (P)SUBSCRIBE (e.g. `NOPERM`) not yet handed to the subscription waiting for it.
         var refusal: RedisServerError?
+        /// After a reconnect: what Redis has yet to confirm before the subscriptions are told `.gap`.
+        /// Told only then, so a consumer's re-read cannot come before the notifications flow again.
+        var gapPending: Set<String>?
         var isShutdown = false
     }
 
@@ -135,22 +138,38 @@ public final class RedisSubscriber: Service, Sendable {
             channel.eventLoop.makeCompletedFuture {
                 try channel.pipeline.syncOperations.addHandler(
                     PubSubHandler(pingInterval: ping, onPush: { [weak self] push in self?.dispatch(push) },
-                                  onRefusal: { [weak self] error in self?.state.withLock { $0.refusal = error } }))
+                                  onRefusal: { [weak self] error in self?.refused(error) }))
             }
         }.get()
     }
 
     private func resubscribeAll(on channel: any Channel, announceGap: Bool) {
-        let (channels, patterns, continuations) = state.withLock { state in
+        let (channels, patterns) = state.withLock { state in
             state.channel = channel
             state.confirmed = []
             let subs = state.subscriptions.values
-            return (Set(subs.flatMap(\.channels)), Set(subs.flatMap(\.patterns)), subs.map(\.continuation))
+            let channels = Set(subs.flatMap(\.channels)), patterns = Set(subs.flatMap(\.patterns))
+            if announceGap {
+                state.gapPending = Set(channels.map { "c:" + $0 } + patterns.map { "p:" + $0 })
+                if state.gapPending?.isEmpty == true { Self.announceGap(&state) }
+            }
+            return (channels, patterns)
         }
         write(["SUBSCRIBE"], channels, on: channel)
         write(["PSUBSCRIBE"], patterns, on: channel)
-        if announceGap {
-            for continuation in continuations { continuation.yield(.gap) }
+    }
+
+    /// Tells every subscription `.gap` (under the lock, so it is ordered with the messages).
+    private static func announceGap(_ state: inout State) {
+        state.gapPending = nil
+        for subscription in state.subscriptions.values { subscription.continuation.yield(.gap) }
+    }
+
+    private func refused(_ error: RedisServerError) {
+        state.withLock { state in
+            state.refusal = error
+            // A refused resubscription will not be confirmed: say `.gap` now rather than never.
+            if state.gapPending != nil { Self.announceGap(&state) }
         }
     }
 
@@ -266,6 +285,7 @@ public final class RedisSubscriber: Service, Sendable {
                     kind == "subscribe" ? $0.channels.contains(name) : $0.patterns.contains(name)
                 }
                 if wanted { state.confirmed.insert(key) }
+                if state.gapPending?.remove(key) != nil, state.gapPending?.isEmpty == true { Self.announceGap(&state) }
             }
         case "unsubscribe", "punsubscribe":
             guard push.count >= 2, let name = push[1].string else { return }

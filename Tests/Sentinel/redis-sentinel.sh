@@ -49,6 +49,8 @@ sentinel_start() {
       echo "save \"\""
       echo "appendonly no"
       echo "repl-diskless-sync-delay 0"
+      # As the README asks of operators: on every data node, so a promoted replica publishes too.
+      echo "notify-keyspace-events Kt"
       [ "$i" -eq 2 ] && echo "replicaof 127.0.0.1 ${SENTINEL_REDIS_PORTS[0]}"
     } > "$dir/redis-$port/redis.conf"
     sentinel_spawn "$dir/redis-$port/redis.conf" "$@"
@@ -115,9 +117,14 @@ sentinel_stop() {
       pids+=("$pid")
     fi
   done
-  # Disowned, so not `wait`able: poll (at most 5 s each) until they are gone.
+  # Disowned, so not `wait`able: poll (at most 3 s each) until they are gone. A server the
+  # failover test restarted inherited the test process's blocked SIGTERM: SIGKILL it then.
   for pid in "${pids[@]}"; do
-    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    for _ in $(seq 1 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "$pid" 2>/dev/null; then
+      kill -9 "$pid" 2>/dev/null || true
+      for _ in $(seq 1 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    fi
   done
   SENTINEL_DIR=""
 }

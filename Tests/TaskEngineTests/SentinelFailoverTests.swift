@@ -39,7 +39,7 @@ struct SentinelFailoverTests {
             _ = try await redis.evalScript(marker, keys: [], arguments: [])
             let workload = SentinelWorkload(store: store)
             let watcher = KeyspaceWatcher(redis: redis, store: store, prefix: prefix, workload: workload)
-            var recoveries: [Duration] = []
+            let recoveries = Mutex<[Duration]>([])
             try await watcher.run {
                 try await workload.run {
                     for round in 1...Self.rounds {
@@ -59,7 +59,7 @@ struct SentinelFailoverTests {
                         let resumed = try await eventually(timeout: .seconds(30)) { workload.firstWrite(after: killedAt) != nil }
                         try #require(resumed, "round \(round): no write succeeded within 30 s of the kill")
                         let recovery = try #require(workload.firstWrite(after: killedAt)) - killedAt
-                        recoveries.append(recovery)
+                        recoveries.withLock { $0.append(recovery) }
                         let now = try #require(redis.sentinelStatus)
                         print("sentinel failover \(round)/\(Self.rounds): writes resumed \(recovery.milliseconds) ms after SIGKILL of \(victim); master now \(now.master.map { "\($0)" } ?? "—")")
                         #expect(recovery < .seconds(8), "round \(round): down-after 1 s + election + 2 s, generously")
@@ -76,7 +76,7 @@ struct SentinelFailoverTests {
             let report = workload.report
             let lost = try await workload.lost()
             let unseen = watcher.unseenCompletions()
-            let shown = recoveries.map { "\($0.milliseconds) ms" }.joined(separator: ", ")
+            let shown = recoveries.withLock { $0 }.map { "\($0.milliseconds) ms" }.joined(separator: ", ")
             print("sentinel failover: recoveries \(shown); \(report); keyspace gaps \(watcher.gaps); lost \(lost.count); unseen completions \(unseen.count)")
             #expect(report.completed > 0 && report.created > 0)
             #expect(report.foreignErrors.isEmpty, "callers must see only unavailable: \(report.foreignErrors.prefix(5))")
@@ -97,6 +97,10 @@ private func restartAsReplica(_ server: RedisConfiguration.Endpoint, of master: 
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/redis-server")
     process.arguments = ["\(directory)/redis-\(server.port)/redis.conf", "--replicaof", master.host, String(master.port)]
+    // It logs to its file; it must not hold the test's output open (swift test waits for its end).
+    process.standardInput = FileHandle.nullDevice
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = FileHandle.nullDevice
     try process.run()
     let configuration = RedisConfiguration(endpoints: [server], connectTimeout: .milliseconds(500), commandTimeout: .seconds(2))
     let inSync = try await eventually(timeout: .seconds(30)) {
