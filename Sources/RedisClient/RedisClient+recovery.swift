@@ -5,16 +5,18 @@ extension RedisClient {
     /// Retries a command that Redis (or the client) refused without running it: redirected
     /// (`MOVED`, `ASK`), asked to wait (`TRYAGAIN` while a slot migrates, `CLUSTERDOWN` while a
     /// failover runs), a script the node did not know (`NOSCRIPT`), or, in a cluster, a master that
-    /// cannot be reached until the slot map names its replacement. Anything else is the caller's.
-    /// A command whose connection broke while it was in flight (`connectionClosed`) may have run,
-    /// so it is never repeated.
+    /// cannot be reached until the slot map names its replacement. With Redis Sentinel, a master that
+    /// cannot be reached, or answers `READONLY` (demoted) or `LOADING`, until the sentinels name one
+    /// that answers. Anything else is the caller's. A command whose connection broke while it was in
+    /// flight (`connectionClosed`) may have run, so it is never repeated.
     func recover(_ command: RedisCommand, slot: Int?, node: RedisNode, error: any Error) async throws -> RESPValue {
         let deadline = ContinuousClock.now + configuration.clusterRetryTimeout
         var node = node
         var error = error
         var asking = false
         var scriptLoaded = false
-        for attempt in 1...32 {
+        // A Sentinel failover is waited out by time (the deadline), not by a count of tries.
+        for attempt in 1...(router.isSentinel ? 1024 : 32) {
             var delay: Duration = .zero
             switch error {
             case let serverError as RedisServerError:
@@ -26,6 +28,10 @@ extension RedisClient {
                     // Loaded on exactly the node that said it lacks it (it may be an ASK target).
                     _ = try await node.pool.send(RedisCommand("SCRIPT", ["LOAD", .string(source)]))
                     scriptLoaded = true
+                } else if isMasterChangeSign(serverError) {
+                    // A demoted master or one still loading: the command did not run; ask the sentinels.
+                    router.requestRefresh()
+                    delay = .milliseconds(min(25 * attempt, 100))
                 } else if serverError.prefix == "TRYAGAIN" || serverError.prefix == "CLUSTERDOWN" {
                     if serverError.prefix == "CLUSTERDOWN" { router.requestRefresh() }
                     delay = .milliseconds(min(20 * attempt, 200))
@@ -39,6 +45,11 @@ extension RedisClient {
                 router.requestRefresh()
                 delay = .milliseconds(min(50 * attempt, 250))
                 asking = false
+            case let clientError as RedisClientError
+            where router.isSentinel && (clientError.code == .unavailable || clientError.code == .connectTimeout):
+                // Never sent: the master is away or being replaced. Wait for the one the sentinels name.
+                router.requestRefresh()
+                delay = .milliseconds(min(25 * attempt, 100))
             default:
                 throw error
             }
@@ -73,12 +84,16 @@ extension RedisClient {
         var replies: [RESPValue]
         if router.isCluster {
             replies = try await pipelinePerNode(commands)
+        } else if router.isSentinel {
+            replies = try await pipelineOnMaster(commands)
         } else {
             replies = try await router.seed.pool.pipeline(commands)
         }
         // Replies that say "not here" or "not now" are sent again one by one, with recovery.
         for index in replies.indices {
-            guard case .error(let message) = replies[index], Self.isRetryable(RedisServerError(message: message)) else { continue }
+            guard case .error(let message) = replies[index] else { continue }
+            let error = RedisServerError(message: message)
+            guard Self.isRetryable(error) || isMasterChangeSign(error) else { continue }
             do {
                 replies[index] = try await send(commands[index])
             } catch let error as RedisServerError {
@@ -86,6 +101,51 @@ extension RedisClient {
             }
         }
         return replies
+    }
+
+    /// A pipeline on a Sentinel service's master: while no connection to it can be had (nothing was
+    /// sent), waits for the master the sentinels name, within ``RedisConfiguration/clusterRetryTimeout``.
+    private func pipelineOnMaster(_ commands: [RedisCommand]) async throws -> [RESPValue] {
+        let deadline = ContinuousClock.now + configuration.clusterRetryTimeout
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                return try await router.seed.pool.pipeline(commands)
+            } catch let error as RedisClientError where error.code == .unavailable || error.code == .connectTimeout {
+                router.requestRefresh()
+                let delay = Duration.milliseconds(min(25 * attempt, 100))
+                guard ContinuousClock.now + delay < deadline else { throw surfaced(error) }
+                try await Task.sleep(for: delay)
+            } catch {
+                throw surfaced(error)
+            }
+        }
+    }
+
+    /// `READONLY` (the server was demoted to a replica) or `LOADING` (it is still loading its data):
+    /// with Sentinel, a sign that the master is changing; the command did not run.
+    func isMasterChangeSign(_ error: RedisServerError) -> Bool {
+        router.isSentinel && (error.prefix == "READONLY" || error.prefix == "LOADING")
+    }
+
+    /// What a failure looks like to callers. With Sentinel, every failure caused by the master going
+    /// away or changing is `unavailable` (answered 503): a call whose connection broke in flight
+    /// (it may have run; the message says so), a timeout, a `READONLY`/`LOADING` past the retry
+    /// budget. Other clients' errors are passed on as they are.
+    func surfaced(_ error: any Error) -> any Error {
+        guard let monitor = router.sentinel else { return error }
+        let master = "the Redis master \(monitor.endpoint) of '\(monitor.serviceName)'"
+        switch error {
+        case let error as RedisClientError where error.code == .connectionClosed:
+            return RedisClientError(.unavailable, "the connection to \(master) broke with the command in flight (it may have run); the sentinels are asked for the master", underlying: error)
+        case let error as RedisClientError where error.code == .commandTimeout || error.code == .connectTimeout:
+            return RedisClientError(.unavailable, "\(master) did not answer in time; the sentinels are asked for the master", underlying: error)
+        case let error as RedisServerError where isMasterChangeSign(error):
+            return RedisClientError(.unavailable, "\(master) is not a usable master now (\(error.prefix)); no new one was found in time", underlying: error)
+        default:
+            return error
+        }
     }
 
     static func isRetryable(_ error: RedisServerError) -> Bool {
@@ -159,15 +219,23 @@ extension RedisClient {
         do {
             replies = try await node.pool.connection().pipeline([call, wait])
         } catch {
-            let reply = try await recover(call, slot: slot, node: node, error: error)
-            return (reply, try await send(wait).int ?? 0)
+            do {
+                let reply = try await recover(call, slot: slot, node: node, error: error)
+                return (reply, try await send(wait).int ?? 0)
+            } catch {
+                throw surfaced(error)
+            }
         }
         if case .error(let message) = replies[0] {
             // Not run there (a redirect, NOSCRIPT) or failed: recovery re-sends or throws. The WAIT
             // after a re-send goes over another connection, so it only proves the replicas are
             // connected and caught up with that connection — the best this rare path can say.
-            let reply = try await recover(call, slot: slot, node: node, error: RedisServerError(message: message))
-            return (reply, try await send(wait).int ?? 0)
+            do {
+                let reply = try await recover(call, slot: slot, node: node, error: RedisServerError(message: message))
+                return (reply, try await send(wait).int ?? 0)
+            } catch {
+                throw surfaced(error)
+            }
         }
         return (replies[0], replies[1].int ?? 0)
     }

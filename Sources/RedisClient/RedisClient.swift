@@ -13,6 +13,9 @@ import Synchronization
 /// reconnects by itself when Redis returns. In a cluster, `MOVED`, `ASK`, `TRYAGAIN`, `CLUSTERDOWN`
 /// and an unreachable master are retried (within ``RedisConfiguration/clusterRetryTimeout``) while
 /// the client learns the new slot map, so a failover or a resharding does not reach callers.
+/// With Redis Sentinel (`redis+sentinel://`) it asks the sentinels for the master, follows it through
+/// failovers (``sentinelStatus`` says where it is), and calls made meanwhile wait for the new master
+/// within the same ``RedisConfiguration/clusterRetryTimeout`` or fail with `unavailable`.
 public final class RedisClient: RedisCommandExecutor, Service, Sendable {
     public let configuration: RedisConfiguration
     public let router: RedisRouter
@@ -30,6 +33,25 @@ public final class RedisClient: RedisCommandExecutor, Service, Sendable {
         self.configuration = configuration
         self.logger = logger
         self.router = try RedisRouter(configuration: configuration, tlsContext: tlsContext, logger: logger)
+        router.sentinel?.onSwitch { [weak self] master in await self?.loadScriptsOnNewMaster(master) }
+    }
+
+    /// The Redis Sentinel service's master in use and whether it can be used now; nil without Sentinel.
+    public var sentinelStatus: SentinelStatus? { router.sentinel?.status }
+
+    /// Sentinel named a new master: the scripts run so far are loaded there before they are needed
+    /// (a `NOSCRIPT` would load them on demand anyway).
+    private func loadScriptsOnNewMaster(_ master: RedisConfiguration.Endpoint) async {
+        let sources = scriptSources.withLock { Array($0.values) }
+        guard !sources.isEmpty else { return }
+        do {
+            let replies = try await router.seed.pool.pipeline(sources.map { RedisCommand("SCRIPT", ["LOAD", .string($0)]) })
+            if let refusal = replies.first(where: { if case .error = $0 { true } else { false } }) {
+                logger.warning("the new Redis master refused a script; it is loaded again on first use", metadata: ["redis.endpoint": "\(master)", "error": "\(refusal)"])
+            }
+        } catch {
+            logger.debug("scripts not loaded on the new Redis master yet; they are on first use", metadata: ["redis.endpoint": "\(master)", "error": "\(error)"])
+        }
     }
 
     /// Pub/sub for plain channels (published cluster-wide); see ``subscribeOnEveryMaster(patterns:_:)``
@@ -70,7 +92,11 @@ public final class RedisClient: RedisCommandExecutor, Service, Sendable {
         do {
             return try await node.pool.send(command)
         } catch {
-            return try await recover(command, slot: slot, node: node, error: error)
+            do {
+                return try await recover(command, slot: slot, node: node, error: error)
+            } catch {
+                throw surfaced(error)
+            }
         }
     }
 
@@ -124,10 +150,13 @@ public final class RedisClient: RedisCommandExecutor, Service, Sendable {
             return try await node.pool.withDedicatedConnection(body)
         } catch let error as RedisServerError {
             if let redirect = ClusterRedirect(error, from: node.endpoint), redirect.kind == .moved { router.learn(redirect) }
-            throw error
+            if isMasterChangeSign(error) { router.requestRefresh() }
+            throw surfaced(error)
         } catch let error as RedisClientError where error.code == .unavailable || error.code == .connectionClosed {
             router.requestRefresh()
-            throw error
+            throw surfaced(error)
+        } catch {
+            throw surfaced(error)
         }
     }
 

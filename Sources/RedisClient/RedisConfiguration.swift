@@ -1,7 +1,8 @@
 import NIOCore
 
 /// Where and how to connect: parsed from `redis://[user:pass@]host:port[/db]`, `rediss://…` (TLS),
-/// or a comma-separated list of such URLs (cluster seed nodes).
+/// a comma-separated list of such URLs (cluster seed nodes), or
+/// `redis+sentinel://[user:pass@]host1:26379,host2:26379/service[/db]` (Redis Sentinel; see ``Sentinel``).
 public struct RedisConfiguration: Sendable {
     public struct Endpoint: Sendable, Hashable, CustomStringConvertible {
         public var host: String
@@ -42,6 +43,10 @@ public struct RedisConfiguration: Sendable {
     /// migrated) before its error reaches the caller. Cover the cluster's `cluster-node-timeout`
     /// plus an election to ride out a failover.
     public var clusterRetryTimeout: Duration
+    /// Set when the master is found through Redis Sentinel; ``endpoints`` is then empty (the master's
+    /// address is asked of the sentinels), and `username`, `password`, `database` and `tls` are the
+    /// data nodes'. ``clusterRetryTimeout`` bounds how long a call waits for a new master.
+    public var sentinel: Sentinel?
 
     public init(
         endpoints: [Endpoint] = [Endpoint(host: "127.0.0.1", port: 6379)],
@@ -54,7 +59,8 @@ public struct RedisConfiguration: Sendable {
         poolSize: Int = 4,
         maxDedicatedConnections: Int = 64,
         clientName: String? = nil,
-        clusterRetryTimeout: Duration = .seconds(10)
+        clusterRetryTimeout: Duration = .seconds(10),
+        sentinel: Sentinel? = nil
     ) {
         self.endpoints = endpoints
         self.username = username
@@ -67,11 +73,21 @@ public struct RedisConfiguration: Sendable {
         self.maxDedicatedConnections = maxDedicatedConnections
         self.clientName = clientName
         self.clusterRetryTimeout = clusterRetryTimeout
+        self.sentinel = sentinel
     }
 
     /// Parses one URL or a comma-separated list of seed URLs; the credentials, database and TLS
     /// setting of the first apply to all.
     public init(url: String) throws {
+        if let sentinelURL = try SentinelURL(url) {
+            self.init(endpoints: [])
+            username = sentinelURL.username
+            password = sentinelURL.password
+            database = sentinelURL.database
+            tls = sentinelURL.tls ? TLS() : nil
+            sentinel = sentinelURL.sentinel
+            return
+        }
         let parts = url.split(separator: ",").map { String($0).trimmingSpaces() }
         guard let first = parts.first, !first.isEmpty else {
             throw RedisClientError(.invalidURL, "empty Redis URL")
@@ -113,7 +129,7 @@ struct ParsedURL {
             tls = false
             rest = Substring(text)
         } else {
-            throw RedisClientError(.invalidURL, "Redis URL must start with redis:// or rediss://")
+            throw RedisClientError(.invalidURL, "Redis URL must start with redis://, rediss://, redis+sentinel:// or rediss+sentinel://")
         }
         // userinfo@hostport/db — the password may contain '@', so split at the last one.
         if let at = rest.lastIndex(of: "@") {
@@ -139,8 +155,13 @@ struct ParsedURL {
                 database = db
             }
         }
+        endpoint = try Self.endpoint(rest, defaultPort: 6379)
+    }
+
+    /// `host`, `host:port`, `[v6]` or `[v6]:port`.
+    static func endpoint(_ rest: Substring, defaultPort: Int) throws -> RedisConfiguration.Endpoint {
         var host: Substring
-        var port = 6379
+        var port = defaultPort
         if rest.hasPrefix("[") {
             guard let close = rest.firstIndex(of: "]") else {
                 throw RedisClientError(.invalidURL, "unclosed '[' in Redis URL host")
@@ -155,17 +176,17 @@ struct ParsedURL {
             host = rest
         }
         guard !host.isEmpty else { throw RedisClientError(.invalidURL, "Redis URL has no host") }
-        endpoint = .init(host: String(host), port: port)
+        return .init(host: String(host), port: port)
     }
 
-    private static func port(_ text: Substring) throws -> Int {
+    static func port(_ text: Substring) throws -> Int {
         guard let port = Int(text), (1...65535).contains(port) else {
             throw RedisClientError(.invalidURL, "port in Redis URL must be 1–65535, got '\(text)'")
         }
         return port
     }
 
-    private static func percentDecoded(_ text: Substring) throws -> String {
+    static func percentDecoded(_ text: Substring) throws -> String {
         var bytes: [UInt8] = []
         var iterator = text.utf8.makeIterator()
         while let byte = iterator.next() {

@@ -18,7 +18,8 @@ public final class RedisConnectionPool: RedisCommandExecutor, Service, Sendable 
     private enum Slot {
         case idle
         case connecting
-        case ready(RedisConnection)
+        /// Ready, made for the target's `generation` (a Sentinel master); one of an older one is not used.
+        case ready(RedisConnection, generation: Int)
         case down(RedisClientError)
         case shutdown
     }
@@ -28,19 +29,25 @@ public final class RedisConnectionPool: RedisCommandExecutor, Service, Sendable 
         var next = 0
         /// How many of the slots carry commands while they are ready (see ``setActiveConnections(_:)``).
         var active: Int
-        var idleDedicated: [RedisConnection] = []
+        var idleDedicated: [(connection: RedisConnection, generation: Int)] = []
         var leasedDedicated = 0
         var isShutdown = false
     }
 
-    public let endpoint: RedisConfiguration.Endpoint
+    /// Where the connections go: the node's address, or the master a Sentinel service names now.
+    public var endpoint: RedisConfiguration.Endpoint { target.endpoint }
+    let target: NodeTarget
     private let configuration: RedisConfiguration
     private let tlsContext: NIOSSLContext?
     private let logger: Logger
     private let state: Mutex<State>
 
-    public init(endpoint: RedisConfiguration.Endpoint, configuration: RedisConfiguration, tlsContext: NIOSSLContext?, logger: Logger) {
-        self.endpoint = endpoint
+    public convenience init(endpoint: RedisConfiguration.Endpoint, configuration: RedisConfiguration, tlsContext: NIOSSLContext?, logger: Logger) {
+        self.init(target: .fixed(endpoint), configuration: configuration, tlsContext: tlsContext, logger: logger)
+    }
+
+    init(target: NodeTarget, configuration: RedisConfiguration, tlsContext: NIOSSLContext?, logger: Logger) {
+        self.target = target
         self.configuration = configuration
         self.tlsContext = tlsContext
         self.logger = logger
@@ -59,7 +66,7 @@ public final class RedisConnectionPool: RedisCommandExecutor, Service, Sendable 
             state.isShutdown = true
             for i in state.slots.indices { state.slots[i] = .shutdown }
             defer { state.idleDedicated = [] }
-            return state.idleDedicated
+            return state.idleDedicated.map(\.connection)
         }
         for connection in dedicated { connection.close() }
     }
@@ -69,11 +76,13 @@ public final class RedisConnectionPool: RedisCommandExecutor, Service, Sendable 
         var backoff = Backoff()
         while !Task.isCancelled {
             state.withLock { $0.slots[index] = .connecting }
+            let attempt = target.generation
             do {
-                let connection = try await RedisConnection.connect(
-                    to: endpoint, configuration: configuration, tlsContext: tlsContext, logger: logger)
-                state.withLock { $0.slots[index] = .ready(connection) }
-                if backoff.hasFailed { logger.info("redis connection restored", metadata: ["redis.endpoint": "\(endpoint)"]) }
+                let (connection, generation) = try await target.connect(configuration: configuration, tlsContext: tlsContext, logger: logger)
+                state.withLock { $0.slots[index] = .ready(connection, generation: generation) }
+                // A new master named meanwhile, after ``moveToNewMaster()`` swept the slots: not this one.
+                if target.generation != generation { connection.close() }
+                if backoff.hasFailed { logger.info("redis connection restored", metadata: ["redis.endpoint": "\(connection.endpoint)"]) }
                 backoff.reset()
                 await withTaskCancellationHandler {
                     try? await connection.closeFuture.get()
@@ -81,7 +90,10 @@ public final class RedisConnectionPool: RedisCommandExecutor, Service, Sendable 
                     connection.close()
                 }
                 guard !Task.isCancelled else { break }
-                logger.warning("redis connection lost", metadata: ["redis.endpoint": "\(endpoint)"])
+                // Closed because Sentinel named a new master (``moveToNewMaster()``): go there at once.
+                if target.generation != generation { continue }
+                logger.warning("redis connection lost", metadata: ["redis.endpoint": "\(connection.endpoint)"])
+                target.connectionLost(generation: generation)
                 state.withLock { $0.slots[index] = .down(RedisClientError(.unavailable, "connection to Redis at \(endpoint) was lost; reconnecting")) }
             } catch {
                 let failure = error as? RedisClientError ?? RedisClientError(.unavailable, "cannot connect to Redis at \(endpoint)", underlying: error)
@@ -90,7 +102,7 @@ public final class RedisConnectionPool: RedisCommandExecutor, Service, Sendable 
                     logger.warning("redis unreachable", metadata: ["redis.endpoint": "\(endpoint)", "error": "\(failure)"])
                 }
             }
-            try? await Task.sleep(for: backoff.next())
+            await target.pause(backoff.next(), unlessMovedSince: attempt)
         }
         state.withLock { $0.slots[index] = .shutdown }
     }
@@ -117,12 +129,13 @@ public final class RedisConnectionPool: RedisCommandExecutor, Service, Sendable 
     public func connection() async throws -> RedisConnection {
         let deadline = ContinuousClock.now + .nanoseconds(configuration.connectTimeout.nanoseconds + configuration.commandTimeout.nanoseconds)
         while true {
+            let generation = target.generation
             let pick = state.withLock { state -> Result<RedisConnection, RedisClientError>? in
                 if state.isShutdown { return .failure(RedisClientError(.shutdown, "Redis client is shut down")) }
                 // The active connections first; a spare only while none of them is ready.
                 for offset in 0..<state.active {
                     let i = (state.next + offset) % state.active
-                    if case .ready(let connection) = state.slots[i], connection.isActive {
+                    if case .ready(let connection, generation) = state.slots[i], connection.isActive {
                         state.next = (i + 1) % state.active
                         return .success(connection)
                     }
@@ -132,7 +145,7 @@ public final class RedisConnectionPool: RedisCommandExecutor, Service, Sendable 
                 for offset in 0..<count {
                     let i = (state.next + offset) % count
                     switch state.slots[i] {
-                    case .ready(let connection) where connection.isActive:
+                    case .ready(let connection, generation) where connection.isActive:
                         state.next = (i + 1) % count
                         return .success(connection)
                     case .down(let error):
@@ -160,24 +173,26 @@ public final class RedisConnectionPool: RedisCommandExecutor, Service, Sendable 
     /// Runs `body` with a connection no one else uses meanwhile, for blocking commands.
     /// At most `maxDedicatedConnections` are lent at once; past that the call fails rather than queue.
     public func withDedicatedConnection<T: Sendable>(_ body: (RedisConnection) async throws -> T) async throws -> T {
-        let reused = try state.withLock { state -> RedisConnection? in
+        let reused = try state.withLock { state -> (connection: RedisConnection, generation: Int)? in
             if state.isShutdown { throw RedisClientError(.shutdown, "Redis client is shut down") }
             guard state.leasedDedicated < configuration.maxDedicatedConnections else {
                 throw RedisClientError(.unavailable, "all \(configuration.maxDedicatedConnections) dedicated Redis connections are in use")
             }
             state.leasedDedicated += 1
+            let generation = target.generation
             while let candidate = state.idleDedicated.popLast() {
-                if candidate.isActive { return candidate }
+                if candidate.connection.isActive && candidate.generation == generation { return candidate }
+                candidate.connection.close()
             }
             return nil
         }
         let connection: RedisConnection
+        let generation: Int
         do {
             if let reused {
-                connection = reused
+                (connection, generation) = reused
             } else {
-                connection = try await RedisConnection.connect(
-                    to: endpoint, configuration: configuration, tlsContext: tlsContext, logger: logger)
+                (connection, generation) = try await target.connect(configuration: configuration, tlsContext: tlsContext, logger: logger)
             }
         } catch {
             state.withLock { $0.leasedDedicated -= 1 }
@@ -187,11 +202,30 @@ public final class RedisConnectionPool: RedisCommandExecutor, Service, Sendable 
             let keep = state.withLock { state -> Bool in
                 state.leasedDedicated -= 1
                 guard !state.isShutdown, connection.isActive, state.idleDedicated.count < 8 else { return false }
-                state.idleDedicated.append(connection)
+                state.idleDedicated.append((connection, generation))
                 return true
             }
             if !keep { connection.close() }
         }
         return try await body(connection)
+    }
+
+    /// Sentinel named a new master: closes every connection to the old one (each slot reconnects at
+    /// once, to the new one) and makes callers wait for those reconnects rather than fail.
+    func moveToNewMaster() {
+        let stale = state.withLock { state -> [RedisConnection] in
+            var stale: [RedisConnection] = []
+            for i in state.slots.indices {
+                switch state.slots[i] {
+                case .ready(let connection, _): stale.append(connection)
+                case .down: state.slots[i] = .connecting
+                case .idle, .connecting, .shutdown: break
+                }
+            }
+            stale += state.idleDedicated.map(\.connection)
+            state.idleDedicated = []
+            return stale
+        }
+        for connection in stale { connection.close() }
     }
 }

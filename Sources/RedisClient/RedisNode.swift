@@ -5,19 +5,23 @@ import Synchronization
 /// One Redis server the client talks to: its command pool and its pub/sub connection.
 ///
 /// A node runs (``run()``) from when the router first learns of it until it is retired — it left the
-/// cluster, or stopped being a master and is no seed — or the client shuts down.
+/// cluster, or stopped being a master and is no seed — or the client shuts down. With Redis Sentinel
+/// the one node is the service's master, wherever the sentinels say it is now.
 public final class RedisNode: Sendable {
-    public let endpoint: RedisConfiguration.Endpoint
+    public var endpoint: RedisConfiguration.Endpoint { pool.endpoint }
     public let pool: RedisConnectionPool
     public let subscriber: RedisSubscriber
     private let retirement: AsyncStream<Void>
     private let retire: AsyncStream<Void>.Continuation
     private let retired = Mutex(false)
 
-    init(endpoint: RedisConfiguration.Endpoint, configuration: RedisConfiguration, tlsContext: NIOSSLContext?, logger: Logger) {
-        self.endpoint = endpoint
-        pool = RedisConnectionPool(endpoint: endpoint, configuration: configuration, tlsContext: tlsContext, logger: logger)
-        subscriber = RedisSubscriber(endpoint: endpoint, configuration: configuration, tlsContext: tlsContext, logger: logger)
+    convenience init(endpoint: RedisConfiguration.Endpoint, configuration: RedisConfiguration, tlsContext: NIOSSLContext?, logger: Logger) {
+        self.init(target: .fixed(endpoint), configuration: configuration, tlsContext: tlsContext, logger: logger)
+    }
+
+    init(target: NodeTarget, configuration: RedisConfiguration, tlsContext: NIOSSLContext?, logger: Logger) {
+        pool = RedisConnectionPool(target: target, configuration: configuration, tlsContext: tlsContext, logger: logger)
+        subscriber = RedisSubscriber(target: target, configuration: configuration, tlsContext: tlsContext, logger: logger)
         (retirement, retire) = AsyncStream.makeStream(of: Void.self)
     }
 

@@ -38,9 +38,28 @@ public final class RedisRouter: Sendable {
     private let logger: Logger
     private let state = Mutex(State())
     /// The first seed: serves everything on a standalone server, and plain pub/sub in a cluster.
+    /// With Redis Sentinel, the service's master, wherever the sentinels say it is now.
     public let seed: RedisNode
+    /// Finds and follows the master of a Redis Sentinel service; nil without Sentinel.
+    let sentinel: SentinelMonitor?
 
     init(configuration: RedisConfiguration, tlsContext: NIOSSLContext?, logger: Logger) throws {
+        if let sentinelConfiguration = configuration.sentinel {
+            let monitor = try SentinelMonitor(sentinel: sentinelConfiguration, configuration: configuration, tlsContext: tlsContext, logger: logger)
+            self.configuration = configuration
+            self.tlsContext = tlsContext
+            self.logger = logger
+            sentinel = monitor
+            seed = RedisNode(target: .sentinel(monitor), configuration: configuration, tlsContext: tlsContext, logger: logger)
+            state.withLock { state in
+                state.unstarted = [seed]
+                state.masters = [seed]
+            }
+            // Runs before any other handler: the client's script loading needs the pools moved first.
+            monitor.onSwitch { [weak self] _ in self?.masterSwitched() }
+            return
+        }
+        sentinel = nil
         guard let first = configuration.endpoints.first else {
             throw RedisClientError(.invalidURL, "no Redis endpoint configured")
         }
@@ -70,8 +89,18 @@ public final class RedisRouter: Sendable {
     /// The masters that serve slots now (the seed on a standalone server).
     public var masters: [RedisNode] { state.withLock { $0.masters } }
 
-    /// Grows by one whenever the set of masters or the slot map changes.
-    public var topologyVersion: Int { state.withLock { $0.topologyVersion } }
+    /// Grows by one whenever the set of masters or the slot map changes, or Sentinel names another master.
+    public var topologyVersion: Int { state.withLock { $0.topologyVersion } + (sentinel?.generation ?? 0) }
+
+    /// Whether the master is found through Redis Sentinel.
+    public var isSentinel: Bool { sentinel != nil }
+
+    /// Sentinel named a new master (or the first one): commands and pub/sub move there.
+    private func masterSwitched() {
+        state.withLock { $0.mode = .standalone }
+        seed.pool.moveToNewMaster()
+        seed.subscriber.moveToNewMaster()
+    }
 
     /// The node that serves `slot`; keyless commands (`nil`) go to the masters in turn.
     public func node(forSlot slot: Int?) throws -> RedisNode {
@@ -112,9 +141,11 @@ public final class RedisRouter: Sendable {
         }
     }
 
-    /// Asks for the slot map to be read again soon (a node failed, or said the cluster is down).
+    /// Asks for the slot map to be read again soon (a node failed, or said the cluster is down);
+    /// with Sentinel, for the sentinels to be asked for the master again.
     func requestRefresh() {
         state.withLock { $0.refreshRequested = true }
+        sentinel?.requestResolve()
     }
 
     /// Waits until the router knows whether it talks to a cluster, at most `timeout`.
@@ -122,6 +153,9 @@ public final class RedisRouter: Sendable {
         let deadline = ContinuousClock.now + timeout
         while state.withLock({ $0.mode == .unknown }) {
             guard ContinuousClock.now < deadline else {
+                if let sentinel {
+                    throw RedisClientError(.unavailable, sentinel.status.problem ?? "no Redis Sentinel named the master of '\(sentinel.serviceName)' in time")
+                }
                 throw RedisClientError(.unavailable, "Redis at \(seed.endpoint) did not say whether it is a cluster in time")
             }
             try await Task.sleep(for: .milliseconds(10))
@@ -139,7 +173,13 @@ public final class RedisRouter: Sendable {
         await withDiscardingTaskGroup { group in
             for node in initial { group.addTask { await node.run() } }
             group.addTask {
-                await cancelWhenGracefulShutdown { await self.keepSlotMapCurrent() }
+                await cancelWhenGracefulShutdown {
+                    if let sentinel = self.sentinel {
+                        await sentinel.run()
+                    } else {
+                        await self.keepSlotMapCurrent()
+                    }
+                }
                 starter.finish()
             }
             for await node in starts { group.addTask { await node.run() } }

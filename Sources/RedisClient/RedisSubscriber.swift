@@ -51,10 +51,14 @@ public final class RedisSubscriber: Service, Sendable {
         var leaving: Set<String> = []
         /// An error reply to a (P)SUBSCRIBE (e.g. `NOPERM`) not yet handed to the subscription waiting for it.
         var refusal: RedisServerError?
+        /// After a reconnect: what Redis has yet to confirm before the subscriptions are told `.gap`.
+        /// Told only then, so a consumer's re-read cannot come before the notifications flow again.
+        var gapPending: Set<String>?
         var isShutdown = false
     }
 
-    private let endpoint: RedisConfiguration.Endpoint
+    private let target: NodeTarget
+    private var endpoint: RedisConfiguration.Endpoint { target.endpoint }
     private let configuration: RedisConfiguration
     private let tlsContext: NIOSSLContext?
     private let logger: Logger
@@ -62,8 +66,12 @@ public final class RedisSubscriber: Service, Sendable {
     private let state = Mutex(State())
 
     /// - Parameter bufferLimit: messages buffered per subscription before it is told `.gap` instead.
-    public init(endpoint: RedisConfiguration.Endpoint, configuration: RedisConfiguration, tlsContext: NIOSSLContext?, logger: Logger, bufferLimit: Int = 10_000) {
-        self.endpoint = endpoint
+    public convenience init(endpoint: RedisConfiguration.Endpoint, configuration: RedisConfiguration, tlsContext: NIOSSLContext?, logger: Logger, bufferLimit: Int = 10_000) {
+        self.init(target: .fixed(endpoint), configuration: configuration, tlsContext: tlsContext, logger: logger, bufferLimit: bufferLimit)
+    }
+
+    init(target: NodeTarget, configuration: RedisConfiguration, tlsContext: NIOSSLContext?, logger: Logger, bufferLimit: Int = 10_000) {
+        self.target = target
         self.configuration = configuration
         self.tlsContext = tlsContext
         self.logger = logger
@@ -85,13 +93,14 @@ public final class RedisSubscriber: Service, Sendable {
         var backoff = Backoff()
         var connectedBefore = false
         while !Task.isCancelled {
+            let attempt = target.generation
             do {
-                let connection = try await RedisConnection.connect(
-                    to: endpoint, configuration: configuration, tlsContext: tlsContext, logger: logger)
+                let (connection, generation) = try await target.connect(configuration: configuration, tlsContext: tlsContext, logger: logger)
                 try await enterSubscribeMode(connection.channel)
                 if backoff.hasFailed { logger.info("redis pub/sub connection restored", metadata: ["redis.endpoint": "\(endpoint)"]) }
                 backoff.reset()
                 resubscribeAll(on: connection.channel, announceGap: connectedBefore)
+                if target.generation != generation { connection.close() }
                 connectedBefore = true
                 await withTaskCancellationHandler {
                     try? await connection.closeFuture.get()
@@ -99,16 +108,25 @@ public final class RedisSubscriber: Service, Sendable {
                     connection.close()
                 }
                 state.withLock { $0.channel = nil; $0.confirmed = []; $0.leaving = [] }
+                // Closed because Sentinel named a new master (``moveToNewMaster()``): go there at once.
+                if target.generation != generation { continue }
                 if !Task.isCancelled {
-                    logger.warning("redis pub/sub connection lost", metadata: ["redis.endpoint": "\(endpoint)"])
+                    logger.warning("redis pub/sub connection lost", metadata: ["redis.endpoint": "\(connection.endpoint)"])
+                    target.connectionLost(generation: generation)
                 }
             } catch {
                 if !backoff.hasFailed {
                     logger.warning("redis pub/sub unreachable", metadata: ["redis.endpoint": "\(endpoint)", "error": "\(error)"])
                 }
             }
-            try? await Task.sleep(for: backoff.next())
+            await target.pause(backoff.next(), unlessMovedSince: attempt)
         }
+    }
+
+    /// Sentinel named a new master: drops the connection to the old one; the reconnect goes to the
+    /// new master, subscribes everything again and tells every subscription `.gap`.
+    func moveToNewMaster() {
+        state.withLock { $0.channel }?.close(promise: nil)
     }
 
     /// Swaps the request/reply handler for the push handler once AUTH/SELECT are done.
@@ -120,22 +138,38 @@ public final class RedisSubscriber: Service, Sendable {
             channel.eventLoop.makeCompletedFuture {
                 try channel.pipeline.syncOperations.addHandler(
                     PubSubHandler(pingInterval: ping, onPush: { [weak self] push in self?.dispatch(push) },
-                                  onRefusal: { [weak self] error in self?.state.withLock { $0.refusal = error } }))
+                                  onRefusal: { [weak self] error in self?.refused(error) }))
             }
         }.get()
     }
 
     private func resubscribeAll(on channel: any Channel, announceGap: Bool) {
-        let (channels, patterns, continuations) = state.withLock { state in
+        let (channels, patterns) = state.withLock { state in
             state.channel = channel
             state.confirmed = []
             let subs = state.subscriptions.values
-            return (Set(subs.flatMap(\.channels)), Set(subs.flatMap(\.patterns)), subs.map(\.continuation))
+            let channels = Set(subs.flatMap(\.channels)), patterns = Set(subs.flatMap(\.patterns))
+            if announceGap {
+                state.gapPending = Set(channels.map { "c:" + $0 } + patterns.map { "p:" + $0 })
+                if state.gapPending?.isEmpty == true { Self.announceGap(&state) }
+            }
+            return (channels, patterns)
         }
         write(["SUBSCRIBE"], channels, on: channel)
         write(["PSUBSCRIBE"], patterns, on: channel)
-        if announceGap {
-            for continuation in continuations { continuation.yield(.gap) }
+    }
+
+    /// Tells every subscription `.gap` (under the lock, so it is ordered with the messages).
+    private static func announceGap(_ state: inout State) {
+        state.gapPending = nil
+        for subscription in state.subscriptions.values { subscription.continuation.yield(.gap) }
+    }
+
+    private func refused(_ error: RedisServerError) {
+        state.withLock { state in
+            state.refusal = error
+            // A refused resubscription will not be confirmed: say `.gap` now rather than never.
+            if state.gapPending != nil { Self.announceGap(&state) }
         }
     }
 
@@ -251,6 +285,7 @@ public final class RedisSubscriber: Service, Sendable {
                     kind == "subscribe" ? $0.channels.contains(name) : $0.patterns.contains(name)
                 }
                 if wanted { state.confirmed.insert(key) }
+                if state.gapPending?.remove(key) != nil, state.gapPending?.isEmpty == true { Self.announceGap(&state) }
             }
         case "unsubscribe", "punsubscribe":
             guard push.count >= 2, let name = push[1].string else { return }

@@ -98,7 +98,7 @@ struct DemoWorkerCommand: AsyncParsableCommand {
             logger: logger, handler: operations.run)
         logger.info("demo worker starting", metadata: [
             "worker.id": "\(workerId)", "worker.commandTypes": "\(types.joined(separator: ","))", "worker.concurrency": "\(concurrency)",
-            "redis.endpoints": "\(redisConfiguration.endpoints)",
+            "redis": "\(redisConfiguration.targetDescription)",
         ])
         let group = ServiceGroup(
             configuration: .init(services: [.init(service: redis), .init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup)],

@@ -18,7 +18,7 @@ struct TaskdCommand: AsyncParsableCommand {
         ProcessInfo.processInfo.environment[name].flatMap { $0.isEmpty ? nil : $0 }
     }
 
-    @Option(help: "Redis URL: redis://[user:pass@]host:port[/db], rediss://…, or comma-separated cluster seeds (TASKD_REDIS_URL).")
+    @Option(help: "Redis URL: redis://[user:pass@]host:port[/db], rediss://…, comma-separated cluster seeds, or Redis Sentinel: redis+sentinel://[user:pass@]host1:26379,host2:26379/mymaster[/db][?sentinelUser=…&sentinelPassword=…&sentinelTLS=true|false] (rediss+sentinel:// for TLS) (TASKD_REDIS_URL).")
     var redisURL: String = env("TASKD_REDIS_URL") ?? "redis://127.0.0.1:6379"
 
     @Option(name: .customLong("redis-ca-file"), help: "PEM file of the CAs that sign the Redis servers' certificates, for rediss:// (TASKD_REDIS_CA_FILE); the system's roots when unset. Certificates are always verified.")
@@ -121,7 +121,7 @@ struct TaskdCommand: AsyncParsableCommand {
         let app = buildApplication(
             host: host, port: port, store: store, keys: keys, hub: hub, services: [redis, bootstrap, hub] + store.services, logger: logger)
         logger.info("taskd starting", metadata: [
-            "http.address": "\(host):\(port)", "redis.endpoints": "\(redisConfiguration.endpoints)", "taskd.prefix": "\(prefix)",
+            "http.address": "\(host):\(port)", "redis": "\(redisConfiguration.targetDescription)", "taskd.prefix": "\(prefix)",
             "taskd.shards": "\(shards)",
         ])
         try await app.runService()

@@ -16,6 +16,8 @@ struct HealthController {
 
     struct Health: Encodable {
         var status: String
+        /// Which Redis master serves, when it can change (Redis Sentinel).
+        var redis: String?
         var problems: [String]?
     }
 
@@ -25,16 +27,19 @@ struct HealthController {
 
     /// Ready when Redis (every master of a cluster) answers and knows every lifecycle script.
     @Sendable func ready(_ request: Request, context: AppRequestContext) async throws -> Response {
-        var problems: [String]
+        let readiness: StoreReadiness
         do {
-            problems = try await services.store.checkReadiness()
+            readiness = try await services.store.checkReadiness()
+        } catch let error as StoreNotReady {
+            return try jsonResponse(Health(status: "unavailable", problems: [error.message]), status: .serviceUnavailable)
         } catch {
             return try jsonResponse(Health(status: "unavailable", problems: ["Redis is not reachable: \(APIError(error).message)"]), status: .serviceUnavailable)
         }
+        var problems = readiness.notes
         if let problem = hub.configurationProblem {
             // Serving works, but watchers only learn of changes by polling: ready, with the reason.
             problems.append(problem)
         }
-        return try jsonResponse(Health(status: "ok", problems: problems.isEmpty ? nil : problems))
+        return try jsonResponse(Health(status: "ok", redis: readiness.master, problems: problems.isEmpty ? nil : problems))
     }
 }

@@ -331,6 +331,7 @@ struct ACLHTTP: Sendable {
             "client|setname", "subscribe", "unsubscribe",  // no client name, no plain channels in taskd
             "get", "set", "publish",  // RedisCommand helpers, used by tests only
             "config|get", "config|set",  // taskd-config-set.acl, and KeyspaceNotifications copes without
+            "sentinel",  // SENTINEL get-master-addr-by-name goes to the sentinels, not to the data nodes
         ]
 
         var luaCommands: Set<String> = []
