@@ -224,7 +224,13 @@ else
   end
 end
 
-redis.call('ZADD', KEYS[3], expiresText, id)
+-- The lease set's score may lag behind the deadline but never runs ahead of it: a renewal that keeps
+-- the status and the lease length only moves the deadline later, so it leaves the score, and the
+-- reaper re-scores an entry whose task renewed when that entry comes due (expire-leases-8). One
+-- ZADD less on every steady heartbeat; a new length or status writes the score at once.
+if newStatus ~= status or f[5] ~= leaseText then
+  redis.call('ZADD', KEYS[3], expiresText, id)
+end
 if changed then
   redis.call('ZADD', KEYS[4], now, id)
   if newStatus ~= status then

@@ -161,7 +161,15 @@ expect "progress event" "kind progress status running version 4 progress 50" "$(
 AT=$(T 3000)
 expect "pure renewal: no version bump" "0|running|4|0|$(T 33000)" "$(heartbeat t1 tok1 30000 50 copying "" "")"
 expect "pure renewal: no event" "4" "$(R XLEN "${S}task:t1:events")"
-expect "lease set follows the heartbeat" "$(T 33000)" "$(R ZSCORE "${S}leases" t1)"
+# A steady renewal leaves the lease set's score behind (never ahead of) the deadline; the reaper
+# re-scores the entry when it comes due and the task stays running.
+expect "steady renewal leaves the lease score behind the deadline" "$(T 31000)" "$(R ZSCORE "${S}leases" t1)"
+SAVED_AT=$AT
+AT=$(T 31500)
+expect "reaper re-scores a renewed lease, nothing impacted" "0|0|0|0|0|$(T 33000)" "$(reap "")"
+expect "lease set now at the deadline" "$(T 33000)" "$(R ZSCORE "${S}leases" t1)"
+expect "still running" "running" "$(field t1 status)"
+AT=$SAVED_AT
 
 echo "== commit phase, cancel, complete"
 expect "worker enters commit phase" "0|running|5|0|$(T 33000)" "$(heartbeat t1 tok1 30000 90 "" "" 0)"
