@@ -25,8 +25,10 @@ public final class TaskWorker: Service, Sendable {
 
     private struct State {
         var shuttingDown = false
-        var claim: Task<ClaimedTask?, any Error>?
+        /// The claim each claimer is waiting on, cancelled when shutdown begins.
+        var claims: [Int: Task<ClaimedTask?, any Error>] = [:]
         var running: [String: StopSignal] = [:]
+        var outage = false
     }
 
     public init(store: TaskStore, configuration: TaskWorkerConfiguration, logger: Logger = Logger(label: "taskd.worker"), handler: @escaping TaskHandler) {
@@ -48,10 +50,29 @@ public final class TaskWorker: Service, Sendable {
             await withDiscardingTaskGroup { group in
                 // The claim doorbell's ringer, for processes that do not run the engine's services.
                 group.addTask { try? await self.store.readyTaskWatcher.run() }
-                await withTaskCancellationHandler {
-                    await claimLoop(slots: slots, attempts: &group)
-                } onCancel: {
-                    self.beginShutdown()
+                // A few claimers, each holding a free slot while its claim waits: one claim is a round
+                // trip, so one claimer alone would cap the worker at a claim per round trip. Each
+                // claimer's claim blocks on the doorbell, so an idle worker sends nothing.
+                let (claimed, sink) = AsyncStream.makeStream(of: ClaimedTask.self)
+                group.addTask {
+                    await withTaskCancellationHandler {
+                        await withDiscardingTaskGroup { claimers in
+                            for index in 0..<self.configuration.claimers {
+                                claimers.addTask { await self.claimLoop(index, slots: slots, into: sink) }
+                            }
+                        }
+                    } onCancel: {
+                        self.beginShutdown()
+                    }
+                    sink.finish()
+                }
+                for await task in claimed {
+                    let attempt = self.attempt(for: task)
+                    group.addTask {
+                        await attempt.run()
+                        _ = self.state.withLock { $0.running.removeValue(forKey: task.id) }
+                        slots.release()
+                    }
                 }
             }
         } onGracefulShutdown: {
@@ -59,7 +80,9 @@ public final class TaskWorker: Service, Sendable {
         }
     }
 
-    private func claimLoop(slots: SlotPool, attempts group: inout DiscardingTaskGroup) async {
+    /// Claims while slots are free and the worker is not shutting down; each task goes to `sink`
+    /// holding the slot acquired for it.
+    private func claimLoop(_ index: Int, slots: SlotPool, into sink: AsyncStream<ClaimedTask>.Continuation) async {
         var backoff = Backoff()
         while !isShuttingDown, !Task.isCancelled {
             await slots.acquire()
@@ -72,57 +95,83 @@ public final class TaskWorker: Service, Sendable {
                     workerId: configuration.workerId, commandTypes: configuration.commandTypes, lease: configuration.lease,
                     wait: min(configuration.claimWait, TaskStore.maximumClaimWait))
             }
-            state.withLock { $0.claim = claim }
+            state.withLock { $0.claims[index] = claim }
             let claimed: ClaimedTask?
             do {
                 claimed = try await claim.value
-                if backoff.failing { logger.info("claims work again: Redis is back") }
+                noteClaimsWork()
                 backoff.reset()
             } catch {
+                state.withLock { $0.claims[index] = nil }
                 slots.release()
-                if !backoff.failing {
-                    logger.warning("cannot claim: the task store is not reachable; retrying with backoff", metadata: ["error": "\(error)"])
-                }
+                noteOutage(error)
                 await backoff.wait(unless: { self.isShuttingDown })
                 continue
             }
-            state.withLock { $0.claim = nil }
+            state.withLock { $0.claims[index] = nil }
             guard let claimed else {
                 slots.release()
                 continue
             }
-            let stop = StopSignal()
-            let shuttingDown = state.withLock { state -> Bool in
-                state.running[claimed.id] = stop
-                return state.shuttingDown
-            }
-            if shuttingDown { stop.stop(.shutdown) }
-            let attempt = Attempt(
-                context: TaskContext(task: claimed, store: store, stop: stop, logger: logger), handler: handler,
-                heartbeatInterval: claimed.lease / 3)
-            group.addTask {
-                await attempt.run()
-                _ = self.state.withLock { $0.running.removeValue(forKey: claimed.id) }
-                slots.release()
-            }
+            sink.yield(claimed)
         }
+    }
+
+    /// The attempt of a claimed task, registered so shutdown can reach it.
+    private func attempt(for task: ClaimedTask) -> Attempt {
+        let stop = StopSignal()
+        let shuttingDown = state.withLock { state -> Bool in
+            state.running[task.id] = stop
+            return state.shuttingDown
+        }
+        // Claimed while shutdown began: after the grace it is handed back like the others.
+        if shuttingDown { scheduleStop(stop) }
+        return Attempt(
+            context: TaskContext(task: task, store: store, stop: stop, logger: logger), handler: handler,
+            heartbeatInterval: task.lease / 3)
+    }
+
+    /// Logs an outage once, whichever claimer meets it first.
+    private func noteOutage(_ error: any Error) {
+        let first = state.withLock { state -> Bool in
+            defer { state.outage = true }
+            return !state.outage
+        }
+        if first { logger.warning("cannot claim: the task store is not reachable; retrying with backoff", metadata: ["error": "\(error)"]) }
+    }
+
+    private func noteClaimsWork() {
+        let recovered = state.withLock { state -> Bool in
+            defer { state.outage = false }
+            return state.outage
+        }
+        if recovered { logger.info("claims work again: Redis is back") }
     }
 
     private var isShuttingDown: Bool { state.withLock { $0.shuttingDown } }
 
     /// Stop claiming now; after the grace period, stop the handlers still running (their tasks go back).
     private func beginShutdown() {
-        let claim = state.withLock { state -> Task<ClaimedTask?, any Error>? in
-            state.shuttingDown = true
-            return state.claim
+        let (claims, first) = state.withLock { state -> ([Task<ClaimedTask?, any Error>], Bool) in
+            defer { state.shuttingDown = true }
+            return (Array(state.claims.values), !state.shuttingDown)
         }
-        claim?.cancel()
+        for claim in claims { claim.cancel() }
+        guard first else { return }
         let running = runningCount
         logger.info("shutting down: no more claims", metadata: ["worker.running": "\(running)", "worker.grace": "\(configuration.shutdownGrace)"])
         Task { [configuration] in
             try? await Task.sleep(for: configuration.shutdownGrace)
             let left = self.state.withLock { Array($0.running.values) }
             for stop in left { stop.stop(.shutdown) }
+        }
+    }
+
+    /// For a task claimed after shutdown began: stopped when the grace period of shutdown ends.
+    private func scheduleStop(_ stop: StopSignal) {
+        Task { [configuration] in
+            try? await Task.sleep(for: configuration.shutdownGrace)
+            stop.stop(.shutdown)
         }
     }
 

@@ -13,10 +13,12 @@ public struct TaskWorkerConfiguration: Sendable {
     public var shutdownGrace: Duration
     /// Longest one claim blocks on the engine's doorbell before it looks again (no polling meanwhile).
     public var claimWait: Duration
+    /// Claims in flight at once (each a round trip): enough to keep `concurrency` handlers fed.
+    public var claimers: Int
 
     public init(
         commandTypes: [String], concurrency: Int = 10, workerId: String = TaskWorkerConfiguration.defaultWorkerId(),
-        lease: Duration? = nil, shutdownGrace: Duration = .seconds(10), claimWait: Duration = .seconds(30)
+        lease: Duration? = nil, shutdownGrace: Duration = .seconds(10), claimWait: Duration = .seconds(30), claimers: Int? = nil
     ) {
         self.commandTypes = commandTypes
         self.concurrency = concurrency
@@ -24,6 +26,7 @@ public struct TaskWorkerConfiguration: Sendable {
         self.lease = lease
         self.shutdownGrace = shutdownGrace
         self.claimWait = claimWait
+        self.claimers = max(1, claimers ?? min(concurrency, 4))
     }
 
     /// `worker-<pid>-<random>`: unique per process, readable in `workerId` fields.
