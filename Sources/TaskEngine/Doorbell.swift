@@ -13,6 +13,8 @@ public final class Doorbell: Sendable {
         var unregistered: Set<Int> = []
         /// Of those, the ones cancelled already.
         var cancelled: Set<Int> = []
+        /// Watchers waiting for a waiter to arrive (``waitForWaiter()``), resumed when one does.
+        var idleWatchers: [CheckedContinuation<Void, Never>] = []
     }
 
     private let state = Mutex(State())
@@ -52,12 +54,38 @@ public final class Doorbell: Sendable {
         }
     }
 
+    /// Whether anybody waits for a ring now.
+    var hasWaiters: Bool { state.withLock { !$0.waiters.isEmpty || !$0.unregistered.isEmpty } }
+
+    /// Returns once somebody waits for a ring (at once if somebody does), or on cancellation: a
+    /// watcher need not read what would ring a bell nobody listens to.
+    func waitForWaiter() async {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let now = state.withLock { state -> Bool in
+                    if !state.waiters.isEmpty || !state.unregistered.isEmpty || Task.isCancelled { return true }
+                    state.idleWatchers.append(continuation)
+                    return false
+                }
+                if now { continuation.resume() }
+            }
+        } onCancel: {
+            let idle = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+                defer { state.idleWatchers.removeAll() }
+                return state.idleWatchers
+            }
+            for watcher in idle { watcher.resume() }
+        }
+    }
+
     private func waitForRing(since generation: UInt64) async {
-        let id = state.withLock { state -> Int in
+        let (id, idle) = state.withLock { state -> (Int, [CheckedContinuation<Void, Never>]) in
             state.nextWaiter &+= 1
             state.unregistered.insert(state.nextWaiter)
-            return state.nextWaiter
+            defer { state.idleWatchers.removeAll() }
+            return (state.nextWaiter, state.idleWatchers)
         }
+        for watcher in idle { watcher.resume() }
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 let resumeNow = state.withLock { state -> Bool in

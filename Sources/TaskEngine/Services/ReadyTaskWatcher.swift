@@ -53,18 +53,30 @@ struct ReadyTaskWatcher: Service {
     }
 
     private func watch(_ streams: [String], on connection: RedisConnection) async throws {
+        while !Task.isCancelled {
+            // Nobody waits to claim (every claim finds work, or no worker here): read nothing. A busy
+            // replica would otherwise read and parse every event of every shard to ring a bell no
+            // claim listens to.
+            await store.readyTasks.waitForWaiter()
+            if Task.isCancelled { return }
+            try await followUntilIdle(streams, on: connection)
+        }
+    }
+
+    /// Reads the shard streams from their newest entry on, ringing for every task made ready, until
+    /// no claim waits any more.
+    private func followUntilIdle(_ streams: [String], on connection: RedisConnection) async throws {
         // Start after each stream's newest entry: whatever is queued later wakes the claims.
         var lastIds = try await connection.pipeline(streams.map { RedisCommand("XREVRANGE", [.string($0), "+", "-", "COUNT", "1"], keys: [$0]) })
             .map { reply in (try reply.throwingServerError().array?.first?.array?.first?.string) ?? "0-0" }
-        // Anything queued before this point was missed while not watching: a claim may be waiting for it.
+        // Anything queued before this point was missed while not watching: a waiting claim looks again.
         store.readyTasks.ring()
         while !Task.isCancelled {
             let arguments: [RESPArgument] = ["COUNT", "1000", "BLOCK", .integer(Self.blockMilliseconds), "STREAMS"]
                 + streams.map { .string($0) } + lastIds.map { .string($0) }
             let reply = try await connection.send(RedisCommand("XREAD", arguments), timeout: .milliseconds(Int64(Self.blockMilliseconds) + 5000))
-            guard let perStream = reply.array else { continue }  // nil: the block timed out
             var ready = false
-            for stream in perStream {
+            for stream in reply.array ?? [] {  // nil: the block timed out
                 guard let pair = stream.array, pair.count == 2, let name = pair[0].string,
                       let index = streams.firstIndex(of: name), let entries = pair[1].array
                 else { continue }
@@ -75,6 +87,7 @@ struct ReadyTaskWatcher: Service {
                 }
             }
             if ready { store.readyTasks.ring() }
+            if !store.readyTasks.hasWaiters { return }
         }
     }
 
