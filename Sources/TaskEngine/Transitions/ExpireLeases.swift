@@ -58,20 +58,28 @@ extension TaskStore {
     /// Most tasks one housekeeping script call handles; a pass calls again while more are due.
     static let housekeepingBatch = 100
 
+    /// Runs a housekeeping transition on every shard, calling again on a shard while a call handled a
+    /// full batch (`handled` says how many a reply handled); returns every reply.
+    func drainEveryShard<T: TaskTransition>(_ transition: T, handled: (T.Reply) -> Int) async throws -> [T.Reply] {
+        var replies: [T.Reply] = []
+        for shard in keyspace.shards {
+            while true {
+                let reply = try await perform(transition, in: shard)
+                replies.append(reply)
+                if handled(reply) < Self.housekeepingBatch { break }
+            }
+        }
+        return replies
+    }
+
     /// One pass of the lease reaper over every shard: overdue → impacted, lost → re-queued or failed.
     @discardableResult
     public func reapLeases() async throws -> ReapedLeases {
-        var total = ReapedLeases()
         let transition = ExpireLeasesTransition(
             grace: configuration.leaseGrace, limit: Self.housekeepingBatch,
             backoffBase: configuration.retryBackoffBase, backoffMax: configuration.retryBackoffMax)
-        for shard in keyspace.shards {
-            while true {
-                let pass = try await perform(transition, in: shard)
-                total += pass
-                if pass.total < Self.housekeepingBatch { break }
-            }
-        }
+        var total = ReapedLeases()
+        for pass in try await drainEveryShard(transition, handled: \.total) { total += pass }
         return total
     }
 }

@@ -23,14 +23,7 @@ extension TaskStore {
     /// Moves delayed tasks whose `runAt` has come into their queues; returns how many moved.
     @discardableResult
     public func promoteDelayed() async throws -> Int {
-        var moved = 0
-        for shard in keyspace.shards {
-            while true {
-                let count = try await perform(PromoteDelayedTransition(limit: Self.housekeepingBatch), in: shard)
-                moved += count
-                if count < Self.housekeepingBatch { break }
-            }
-        }
+        let moved = try await drainEveryShard(PromoteDelayedTransition(limit: Self.housekeepingBatch), handled: { $0 }).reduce(0, +)
         if moved > 0 { readyTasks.ring() }
         return moved
     }

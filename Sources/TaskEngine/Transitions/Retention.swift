@@ -25,14 +25,6 @@ extension TaskStore {
     /// Removes the index entries of finished tasks whose keys have expired; returns how many.
     @discardableResult
     public func cleanExpired() async throws -> Int {
-        var removed = 0
-        for shard in keyspace.shards {
-            while true {
-                let count = try await perform(RetentionTransition(limit: Self.housekeepingBatch), in: shard)
-                removed += count
-                if count < Self.housekeepingBatch { break }
-            }
-        }
-        return removed
+        try await drainEveryShard(RetentionTransition(limit: Self.housekeepingBatch), handled: { $0 }).reduce(0, +)
     }
 }
