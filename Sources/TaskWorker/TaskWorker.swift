@@ -95,7 +95,13 @@ public final class TaskWorker: Service, Sendable {
                     workerId: configuration.workerId, commandTypes: configuration.commandTypes, lease: configuration.lease,
                     wait: min(configuration.claimWait, TaskStore.maximumClaimWait))
             }
-            state.withLock { $0.claims[index] = claim }
+            // Shutdown may have begun between the check above and here: then this claim is not in the
+            // list it cancelled, so cancel it now rather than let it wait out `claimWait`.
+            let cancelNow = state.withLock { state -> Bool in
+                state.claims[index] = claim
+                return state.shuttingDown
+            }
+            if cancelNow { claim.cancel() }
             let claimed: ClaimedTask?
             do {
                 claimed = try await claim.value
