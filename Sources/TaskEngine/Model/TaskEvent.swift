@@ -46,9 +46,12 @@ public struct StreamID: Sendable, Hashable, Comparable, CustomStringConvertible 
     public var milliseconds: UInt64
     public var sequence: UInt64
 
+    /// The id in `text`; nil when it is not `<ms>-<seq>`, or is the largest id there is: taskd never
+    /// writes explicit ids, no entry can follow that one, and Redis refuses an exclusive range start
+    /// there (a `Last-Event-ID` of it is a 400, not a dropped stream).
     public init?(_ text: String) {
         let parts = text.split(separator: "-", omittingEmptySubsequences: false)
-        guard parts.count == 2, let ms = UInt64(parts[0]), let seq = UInt64(parts[1]) else { return nil }
+        guard parts.count == 2, let ms = UInt64(parts[0]), let seq = UInt64(parts[1]), ms < .max || seq < .max else { return nil }
         milliseconds = ms
         sequence = seq
     }

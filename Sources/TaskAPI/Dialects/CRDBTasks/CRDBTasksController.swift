@@ -23,12 +23,17 @@ struct CRDBTasksController {
         return try jsonResponse(tasks.map { CRDBTaskRepresentation($0, verbose: verbose) })
     }
 
-    /// With `X-Result-TTL: <s>` the finished result is kept that long from now.
+    /// With `X-Result-TTL: <s>` the finished result is kept that long from now (operator or admin only:
+    /// a viewer's request with the header is 403 and changes nothing).
     @Sendable func get(_ request: Request, context: AppRequestContext) async throws -> Response {
         let id = try request.taskID(context, "task_id")
         if let ttl = request.headers[HTTPField.Name("X-Result-TTL")!] {
             guard let seconds = Int(ttl), TaskLimits.resultTtl.contains(seconds) else {
                 throw APIError.badRequest("invalid_header", "X-Result-TTL must be whole seconds from 1 to \(TaskLimits.resultTtl.upperBound).")
+            }
+            // Changing how long a result is kept is a change: a viewer's read may not make it vanish.
+            guard let role = context.apiKey?.role, Access.operate.allows(role) else {
+                throw APIError(.forbidden, "forbidden", "X-Result-TTL changes how long the task is kept, which needs the operator or admin role; read without the header.")
             }
             try await services.store.extendResultTTL(id.text, seconds: seconds)
         }

@@ -1,0 +1,93 @@
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import NIOCore
+import TaskAPI
+import TaskEngine
+import TestSupport
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Findings of the hostile-input probe (issue "Hardening against hostile input"), each a test.
+@Suite(.tags(.redis)) struct HostileInputTests {
+    static func processCPUSeconds() -> Double {
+        var usage = rusage()
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+        return Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6 + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
+    }
+
+    /// Ten arrays nested 500 deep in 10 kB cost about 8 s of CPU before their 400; now the depth is
+    /// checked in one pass before any decoding.
+    @Test func deeplyNestedJSONIsRefusedCheaply() async throws {
+        try await withAPI { client, store, credentials in
+            let bomb = #"{"commandType":"x","zzz":["# + Array(repeating: String(repeating: "[", count: 500) + String(repeating: "]", count: 500), count: 10).joined(separator: ",") + "]}"
+            let before = Self.processCPUSeconds()
+            let response = try await client.execute(uri: "/v1/tasks", method: .post, headers: credentials.basic(.operator) + jsonContent, body: ByteBuffer(string: bomb))
+            let cpu = Self.processCPUSeconds() - before
+            #expect(response.status == .badRequest)
+            #expect(response.json?["type"] as? String == "invalid_json")
+            // Wide margin for a loaded machine: the bomb itself cost seconds.
+            #expect(cpu < 0.5, "the refused body cost \(cpu) s of CPU")
+            // A heartbeat snapshot is read the same way.
+            let snapshot = #"{"leaseToken":"t","ops":{"1":{"snapshot":"# + String(repeating: "[", count: 100) + String(repeating: "]", count: 100) + "}}}"
+            let beat = try await client.execute(uri: "/v1/tasks/01a205c3-7630-7000-917e-31b5e9ea6dbe/heartbeat", method: .post,
+                                                headers: credentials.basic(.worker) + jsonContent, body: ByteBuffer(string: snapshot))
+            #expect(beat.status == .badRequest)
+            // Depth within the limit, and brackets inside strings, are fine.
+            let fine = try await client.execute(uri: "/v1/tasks", method: .post, headers: credentials.basic(.operator) + jsonContent,
+                                                body: ByteBuffer(string: #"{"commandType":"x","params":{"a":[[[1]]],"s":"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["}}"#))
+            #expect(fine.status == .accepted)
+            #expect(try await store.list(TaskQuery()).tasks.count == 1)
+        }
+    }
+
+    /// A viewer's read may not change retention: `X-Result-TTL` needs the operator role.
+    @Test func viewerCannotChangeResultTTL() async throws {
+        try await withAPI { client, store, credentials in
+            let created = try await store.create(NewTask(commandType: "ttl"))
+            let header: HTTPFields = [HTTPField.Name("X-Result-TTL")!: "1"]
+            let viewer = try await client.execute(uri: "/v1/crdb_tasks/\(created.id)", method: .get, headers: credentials.basic(.viewer) + header)
+            #expect(viewer.status == .forbidden)
+            #expect(viewer.json?["error_code"] as? String == "forbidden")
+            #expect(try await store.get(created.id)?.resultTtl == TaskEngineConfiguration.defaultResultTtl, "unchanged")
+            let plainRead = try await client.execute(uri: "/v1/crdb_tasks/\(created.id)", method: .get, headers: credentials.basic(.viewer))
+            #expect(plainRead.status == .ok)
+            let operatorRead = try await client.execute(uri: "/v1/crdb_tasks/\(created.id)", method: .get, headers: credentials.basic(.operator) + header)
+            #expect(operatorRead.status == .ok)
+            #expect(try await store.get(created.id)?.resultTtl == 1)
+        }
+    }
+
+    /// The last admin key cannot be deleted (409 with the reason); once another exists it can.
+    @Test func lastAdminKeyStays() async throws {
+        try await withAPI { client, _, credentials in
+            let admin = credentials.basic(.admin)
+            let only = try #require(credentials.byRole[.admin]?.key)
+            let refused = try await client.execute(uri: "/v1/apikeys/\(only)", method: .delete, headers: admin)
+            #expect(refused.status == .conflict)
+            #expect(refused.json?["type"] as? String == "last_admin_key")
+            let second = try await client.execute(uri: "/v1/apikeys", method: .post, headers: admin + jsonContent,
+                                                  body: ByteBuffer(string: #"{"role":"admin","name":"second admin"}"#))
+            #expect(second.status == .created)
+            #expect(try await client.execute(uri: "/v1/apikeys/\(only)", method: .delete, headers: admin).status == .noContent)
+        }
+    }
+
+    /// `Last-Event-ID` at the largest stream id is a 400, not a 200 and a dropped stream.
+    @Test func largestLastEventIDIsRefused() async throws {
+        try await withAPI { client, store, credentials in
+            let created = try await store.create(NewTask(commandType: "sse"))
+            let largest = "18446744073709551615-18446744073709551615"
+            let one = try await client.execute(uri: "/v1/tasks/\(created.id)/events", method: .get,
+                                               headers: credentials.basic(.viewer) + [HTTPField.Name("Last-Event-ID")!: largest])
+            #expect(one.status == .badRequest)
+            #expect(one.json?["type"] as? String == "invalid_last_event_id")
+            let all = try await client.execute(uri: "/v1/events", method: .get,
+                                               headers: credentials.basic(.viewer) + [HTTPField.Name("Last-Event-ID")!: "0:" + largest])
+            #expect(all.status == .badRequest)
+        }
+    }
+}
