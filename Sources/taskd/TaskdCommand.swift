@@ -64,6 +64,9 @@ struct TaskdCommand: AsyncParsableCommand {
 
     init() {}
 
+    /// Shortest admin secret taskd starts with.
+    static let minimumAdminSecretLength = 16
+
     /// Parses the command line (exiting with usage on bad input) and serves until SIGTERM or SIGINT.
     static func start() async {
         do {
@@ -82,8 +85,9 @@ struct TaskdCommand: AsyncParsableCommand {
         if let adminKey, !APIKeyStore.isValidKey(adminKey) {
             throw ValidationError("TASKD_ADMIN_KEY must be 1–128 printable characters without spaces or ':'")
         }
-        if let adminSecret, !APIKeyStore.isValidSecret(adminSecret) {
-            throw ValidationError("TASKD_ADMIN_SECRET must be 8–256 printable characters without spaces")
+        // The admin credential opens everything, and is typed by people: at least 16 characters.
+        if let adminSecret, !APIKeyStore.isValidSecret(adminSecret) || adminSecret.utf8.count < Self.minimumAdminSecretLength {
+            throw ValidationError("TASKD_ADMIN_SECRET must be \(Self.minimumAdminSecretLength)–256 printable characters without spaces (e.g. openssl rand -hex 24)")
         }
         guard TaskLimits.leaseSeconds.contains(leaseSeconds) else {
             throw ValidationError("--lease-seconds must be \(TaskLimits.leaseSeconds.lowerBound)–\(TaskLimits.leaseSeconds.upperBound), got \(leaseSeconds)")
