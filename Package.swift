@@ -91,7 +91,6 @@ let package = Package(
             dependencies: [
                 "TaskWorker",
                 "TaskEngine",
-                "RedisClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import Logging
-import RedisClient
 import ServiceLifecycle
 import TaskEngine
 import TaskWorker
@@ -84,11 +83,9 @@ struct DemoWorkerCommand: AsyncParsableCommand {
     func run() async throws {
         var logger = Logger(label: "taskd.demo-worker")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
-        var redisConfiguration = try RedisConfiguration(url: redisURL)
-        if let redisCAFile { redisConfiguration.tls?.caFile = redisCAFile }
-        let redis = try RedisClient(configuration: redisConfiguration, logger: logger)
-        let store = try TaskStore(
-            redis: redis, configuration: TaskEngineConfiguration(keyspace: try TaskKeyspace(prefix: prefix, shardCount: shards)), logger: logger)
+        let store = try TaskStore.connecting(
+            to: redisURL, caFile: redisCAFile,
+            configuration: TaskEngineConfiguration(keyspace: try TaskKeyspace(prefix: prefix, shardCount: shards)), logger: logger)
         let operations = DemoOperations(step: .milliseconds(stepMs), failureRate: failureRate)
         let worker = TaskWorker(
             store: store,
@@ -98,10 +95,10 @@ struct DemoWorkerCommand: AsyncParsableCommand {
             logger: logger, handler: operations.run)
         logger.info("demo worker starting", metadata: [
             "worker.id": "\(workerId)", "worker.commandTypes": "\(types.joined(separator: ","))", "worker.concurrency": "\(concurrency)",
-            "redis": "\(redisConfiguration.targetDescription)",
+            "redis": "\(store.redisTarget)",
         ])
         let group = ServiceGroup(
-            configuration: .init(services: [.init(service: redis), .init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup)],
+            configuration: .init(services: [.init(service: store.connection), .init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup)],
                                  gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }
