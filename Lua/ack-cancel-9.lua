@@ -19,7 +19,7 @@ ARGV[3]  taskEventsMaxLen                  ("" = the default, include/streamLimi
 ARGV[4]  shardEventsMaxLen                 ("" = the default, include/streamLimits)
 
 Returns
-  {0, "cancelled", version}
+  {0, "cancelled", version, commandType, startedAt}
   {1}                 NOT_FOUND
   {3, status}         STALE_LEASE
   {2, status}         WRONG_STATUS (no cancel was requested)
@@ -38,9 +38,9 @@ if not nowMs then return {7, 'now'} end
 local taskMaxLen, shardMaxLen = streamLimits(ARGV[3], ARGV[4])
 if not taskMaxLen then return {7, shardMaxLen} end
 
--- The finish layout (see finishTask), then leaseToken, id and progress.
+-- The finish layout (see finishTask), then leaseToken, id, progress, and commandType and startedAt for the reply.
 local f = redis.call('HMGET', KEYS[1], 'status', 'version', 'objectName', 'uniqueKey', 'idempotencyKey', 'resultTtl',
-  'leaseToken', 'id', 'progress')
+  'leaseToken', 'id', 'progress', 'commandType', 'startedAt')
 local status = f[1]
 if not status then return {1} end
 local refusal = checkLease(leaseToken, f[7], status)
@@ -48,4 +48,4 @@ if refusal then return refusal end
 if status ~= 'cancelling' then return {2, status} end
 
 local c = {now, nowMs, taskMaxLen, shardMaxLen}
-return {0, 'cancelled', finishTask(KEYS, c, f[8], f, f[9], 'cancelled', {}, 'reason', 'ack')}
+return {0, 'cancelled', finishTask(KEYS, c, f[8], f, f[9], 'cancelled', {}, 'reason', 'ack'), f[10] or '', f[11] or ''}

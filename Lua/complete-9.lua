@@ -21,7 +21,7 @@ ARGV[4]  taskEventsMaxLen                  ("" = the default, include/streamLimi
 ARGV[5]  shardEventsMaxLen                 ("" = the default, include/streamLimits)
 
 Returns
-  {0, "completed", version, cancelRequested (0|1: a cancel request lost the race)}
+  {0, "completed", version, cancelRequested (0|1: a cancel request lost the race), commandType, startedAt}
   {1}                 NOT_FOUND
   {3, status}         STALE_LEASE
   {2, status}         WRONG_STATUS
@@ -43,9 +43,9 @@ if not nowMs then return {7, 'now'} end
 local taskMaxLen, shardMaxLen = streamLimits(ARGV[4], ARGV[5])
 if not taskMaxLen then return {7, shardMaxLen} end
 
--- The finish layout (see finishTask), then leaseToken and id.
+-- The finish layout (see finishTask), then leaseToken, id, and commandType and startedAt for the reply.
 local f = redis.call('HMGET', KEYS[1], 'status', 'version', 'objectName', 'uniqueKey', 'idempotencyKey', 'resultTtl',
-  'leaseToken', 'id')
+  'leaseToken', 'id', 'commandType', 'startedAt')
 local status = f[1]
 if not status then return {1} end
 local refusal = checkLease(leaseToken, f[7], status)
@@ -55,4 +55,4 @@ if not isLeased(status) then return {2, status} end
 local c = {now, nowMs, taskMaxLen, shardMaxLen}
 local fields = response ~= '' and {'progress', '100', 'response', response} or {'progress', '100'}
 local version = finishTask(KEYS, c, f[8], f, '100', 'completed', fields, 'reason', 'complete')
-return {0, 'completed', version, status == 'cancelling' and 1 or 0}
+return {0, 'completed', version, status == 'cancelling' and 1 or 0, f[9] or '', f[10] or ''}

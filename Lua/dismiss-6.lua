@@ -15,7 +15,7 @@ ARGV[2]  taskEventsMaxLen                  ("" = the default, include/streamLimi
 ARGV[3]  shardEventsMaxLen                 ("" = the default, include/streamLimits)
 
 Returns
-  {0, "dismissed", version}
+  {0, "dismissed", version, commandType}
   {1}                 NOT_FOUND
   {2, status}         WRONG_STATUS (409: only failed tasks can be dismissed)
   {7, argument}       BAD_ARGUMENT
@@ -36,7 +36,7 @@ if not nowMs then return {7, 'now'} end
 local taskMaxLen, shardMaxLen = streamLimits(ARGV[2], ARGV[3])
 if not taskMaxLen then return {7, shardMaxLen} end
 
-local f = redis.call('HMGET', KEYS[1], 'status', 'version', 'id', 'progress', 'objectName', 'idempotencyKey', 'resultTtl')
+local f = redis.call('HMGET', KEYS[1], 'status', 'version', 'id', 'progress', 'objectName', 'idempotencyKey', 'resultTtl', 'commandType')
 local status, id = f[1], f[3]
 if not status then return {1} end
 if status ~= 'failed' then return {2, status} end
@@ -47,4 +47,4 @@ redis.call('HSET', KEYS[1], 'status', 'dismissed', 'version', versionText, 'upda
 redis.call('ZADD', KEYS[3], now, id)
 emitEvent(KEYS[2], KEYS[6], taskMaxLen, shardMaxLen, id, 'status', 'dismissed', versionText, progressOf(f[4]), 'reason', 'dismiss')
 applyRetention(KEYS[1], KEYS[2], KEYS[4], KEYS[5], id, f[5], f[6], expiresAt)
-return {0, 'dismissed', version}
+return {0, 'dismissed', version, f[8] or ''}

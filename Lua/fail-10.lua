@@ -27,8 +27,8 @@ ARGV[8]  taskEventsMaxLen                                     ("" = default, inc
 ARGV[9]  shardEventsMaxLen                                    ("" = default, include/streamLimits)
 
 Returns
-  {0, "queued", version, retryAt}   re-queued for a new attempt at retryAt (ms)
-  {0, "failed", version, ""}        failed for good (its keys expire resultTtl from now)
+  {0, "queued", version, retryAt, commandType, startedAt}   re-queued for a new attempt at retryAt (ms)
+  {0, "failed", version, "", commandType, startedAt}        failed for good (its keys expire resultTtl from now)
   {1}                 NOT_FOUND
   {3, status}         STALE_LEASE
   {2, status}         WRONG_STATUS
@@ -55,9 +55,10 @@ if not backoffBaseMs then return {7, backoffMaxMs} end
 local taskMaxLen, shardMaxLen = streamLimits(ARGV[8], ARGV[9])
 if not taskMaxLen then return {7, shardMaxLen} end
 
--- The finish layout (see finishTask), then leaseToken, id, progress, attempt, maxAttempts.
+-- The finish layout (see finishTask), then leaseToken, id, progress, attempt, maxAttempts, and
+-- commandType and startedAt for the reply.
 local f = redis.call('HMGET', KEYS[1], 'status', 'version', 'objectName', 'uniqueKey', 'idempotencyKey', 'resultTtl',
-  'leaseToken', 'id', 'progress', 'attempt', 'maxAttempts')
+  'leaseToken', 'id', 'progress', 'attempt', 'maxAttempts', 'commandType', 'startedAt')
 local status = f[1]
 if not status then return {1} end
 local refusal = checkLease(leaseToken, f[7], status)
@@ -77,11 +78,11 @@ end
 local left, attempt = attemptsLeft(f[10], f[11])
 if retryable ~= '0' and status ~= 'cancelling' and left then
   local retryAt = nowMs + backoffDelay(attempt, backoffBaseMs, backoffMaxMs)
-  return {0, 'queued', requeueTask(KEYS, c, f[8], f[2], retryAt, fields, 'retry'), retryAt}
+  return {0, 'queued', requeueTask(KEYS, c, f[8], f[2], retryAt, fields, 'retry'), retryAt, f[12] or '', f[13] or ''}
 end
 -- finishTask takes complete-9's key order: fail-10 has delayed at KEYS[4].
 local k = {KEYS[1], KEYS[2], KEYS[3], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10]}
 if errorCode ~= '' then
-  return {0, 'failed', finishTask(k, c, f[8], f, f[9], 'failed', fields, 'reason', 'fail', 'errorCode', errorCode), ''}
+  return {0, 'failed', finishTask(k, c, f[8], f, f[9], 'failed', fields, 'reason', 'fail', 'errorCode', errorCode), '', f[12] or '', f[13] or ''}
 end
-return {0, 'failed', finishTask(k, c, f[8], f, f[9], 'failed', fields, 'reason', 'fail'), ''}
+return {0, 'failed', finishTask(k, c, f[8], f, f[9], 'failed', fields, 'reason', 'fail'), '', f[12] or '', f[13] or ''}

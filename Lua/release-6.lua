@@ -20,7 +20,7 @@ ARGV[3]  taskEventsMaxLen                                     ("" = default, inc
 ARGV[4]  shardEventsMaxLen                                    ("" = default, include/streamLimits)
 
 Returns
-  {0, "queued", version}
+  {0, "queued", version, commandType}
   {1}                 NOT_FOUND
   {3, status}         STALE_LEASE
   {2, status}         WRONG_STATUS: not leased, or cancelling (the worker acknowledges a cancel instead)
@@ -40,7 +40,7 @@ if not nowMs then return {7, 'now'} end
 local taskMaxLen, shardMaxLen = streamLimits(ARGV[3], ARGV[4])
 if not taskMaxLen then return {7, shardMaxLen} end
 
-local f = redis.call('HMGET', KEYS[1], 'status', 'version', 'leaseToken', 'id', 'attempt')
+local f = redis.call('HMGET', KEYS[1], 'status', 'version', 'leaseToken', 'id', 'attempt', 'commandType')
 local status = f[1]
 if not status then return {1} end
 local refusal = checkLease(leaseToken, f[3], status)
@@ -52,4 +52,4 @@ local k = {KEYS[1], KEYS[2], KEYS[3], KEYS[4], nil, KEYS[5], nil, nil, nil, KEYS
 local c = {now, nowMs, taskMaxLen, shardMaxLen}
 local attempt = tonumber(f[5] or '1') - 1
 if attempt < 0 then attempt = 0 end
-return {0, 'queued', requeueTask(k, c, f[4], f[2], nowMs, {'attempt', string.format('%d', attempt)}, 'release')}
+return {0, 'queued', requeueTask(k, c, f[4], f[2], nowMs, {'attempt', string.format('%d', attempt)}, 'release'), f[6] or ''}

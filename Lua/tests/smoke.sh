@@ -176,7 +176,7 @@ expect "worker enters commit phase" "0|running|5|0|$(T 33000)" "$(heartbeat t1 t
 refused "cancel in commit phase → 406" "4|running" cancel t1 backup ""
 refused "cancel with the wrong queue key" "7|KEYS[3]" cancel t1 restore ""
 AT=$(T 4000)
-expect "complete t1" "0|completed|6|0" "$(complete t1 tok1 '{"resourceId":1}')"
+expect "complete t1 (commandType and startedAt follow)" "0|completed|6|0|backup|$NOW" "$(complete t1 tok1 '{"resourceId":1}')"
 expect "completed fields" "completed|100|{\"resourceId\":1}|$(T 4000)|$(T 604000)" \
   "$(R HMGET "${S}task:t1" status progress response endedAt expiresAt | paste -sd'|')"
 expect "lease token fenced" "" "$(field t1 leaseToken)"
@@ -204,13 +204,13 @@ claim backup w1 tok3 30000 >/dev/null
 expect "cancel running t3 → cancelling" "0|cancelling|3" "$(cancel t3 backup "")"
 refused "cancel again is idempotent" "0|cancelling|3" cancel t3 backup ""
 expect "heartbeat sees the request" "0|cancelling|4|1|$(T 34000)" "$(heartbeat t3 tok3 30000 60 "" "" "")"
-expect "worker that completes while cancelling wins" "0|completed|5|1" "$(complete t3 tok3 "")"
+expect "worker that completes while cancelling wins" "0|completed|5|1|backup|$(T 4000)" "$(complete t3 tok3 "")"
 create t4 backup "" "" "" 0 1 "" 600 >/dev/null
 claim backup w1 tok4 30000 >/dev/null
 refused "ack without a cancel request" "2|starting" ack t4 tok4
 cancel t4 backup "" >/dev/null
 refused "ack with a stale token" "3|cancelling" ack t4 tok3
-expect "ack → cancelled" "0|cancelled|4" "$(ack t4 tok4)"
+expect "ack → cancelled" "0|cancelled|4|backup|$(T 4000)" "$(ack t4 tok4)"
 create t5 backup "" "" "" 0 1 "" 600 >/dev/null
 claim backup w1 tok5 30000 >/dev/null
 heartbeat t5 tok5 30000 95 "" "" 0 >/dev/null
@@ -221,15 +221,15 @@ echo "== fail, retry with backoff, dismiss, delete"
 AT=$NOW
 create t6 restore bdb:2 "" i6 0 2 "" 600 >/dev/null
 claim restore w1 tok6 30000 >/dev/null
-expect "fail with attempts left → queued" "0|queued|3|$(T 1000)" "$(fail t6 tok6 bdb_busy "")"
+expect "fail with attempts left → queued" "0|queued|3|$(T 1000)|restore|$NOW" "$(fail t6 tok6 bdb_busy "")"
 expect "retry waits in the delayed set" "$(T 1000)" "$(R ZSCORE "${S}delayed" t6)"
 refused "old token fenced after re-queue" "3|queued" heartbeat t6 tok6 30000 10 "" "" ""
 refused "claim before the backoff ran out" "8|$(T 1000)" claim restore w2 tok6b 30000
 AT=$(T 1000)
 expect_match "claim after backoff: attempt 2" "^0\|t6\|restore\|.*\|2\|2\|tok6b\|" "$(claim restore w2 tok6b 30000)"
-expect "fail on the last attempt → failed" "0|failed|5|" "$(fail t6 tok6b bdb_busy "")"
+expect "fail on the last attempt → failed (startedAt stays the first claim's)" "0|failed|5||restore|$NOW" "$(fail t6 tok6b bdb_busy "")"
 expect "error stored" "bdb_busy|it broke" "$(R HMGET "${S}task:t6" errorCode errorMessage | paste -sd'|')"
-expect "dismiss failed t6" "0|dismissed|6" "$(dismiss t6)"
+expect "dismiss failed t6" "0|dismissed|6|restore" "$(dismiss t6)"
 refused "dismiss twice" "2|dismissed" dismiss t6
 expect "delete t6" "0" "$(delete t6)"
 expect "t6 keys gone" "0" "$(R EXISTS "${S}task:t6" "${S}task:t6:events")"
@@ -239,11 +239,11 @@ $(printf '\xff')")|$(R HGET "${S}idempotency" i6)|"
 expect_match "deleted event on the shard stream" "kind deleted" "$(R XREVRANGE "${S}events" + - COUNT 1 | paste -sd' ')"
 create t7 restore "" "" "" 0 3 "" 600 >/dev/null
 claim restore w1 tok7 30000 >/dev/null
-expect "non-retryable failure ends failed" "0|failed|3|" "$(fail t7 tok7 bad_input 0)"
+expect "non-retryable failure ends failed" "0|failed|3||restore|$(T 1000)" "$(fail t7 tok7 bad_input 0)"
 create t8 restore "" "" "" 0 3 "" 600 >/dev/null
 claim restore w1 tok8 30000 >/dev/null
 cancel t8 restore "" >/dev/null
-expect "fail while cancelling: no retry" "0|failed|4|" "$(fail t8 tok8 oops "")"
+expect "fail while cancelling: no retry" "0|failed|4||restore|$(T 1000)" "$(fail t8 tok8 oops "")"
 create t8b restore "" "" "" 0 1 "" 600 >/dev/null
 refused "delete a queued task" "2|queued" delete t8b
 cancel t8b restore "" >/dev/null
@@ -370,7 +370,7 @@ refused "duplicate op id at create" "7|op id" create t33 backup "" "" "" 0 1 "" 
 
 echo "== claim of a retried attempt: opStates"
 AT=$(T 4000)
-expect "retryable failure → queued" "0|queued|8|$(T 5000)" "$(fail t30 tok30 busy "")"
+expect "retryable failure → queued" "0|queued|8|$(T 5000)|lease|$NOW" "$(fail t30 tok30 busy "")"
 AT=$(T 5000)
 OPSTATES="{\"a\":$(field t30 op:a),\"b\":$(field t30 op:b),\"c\":$(field t30 op:c),\"d\":$(field t30 op:d)}"
 expect "retried attempt: the previous attempt's ops in opIds order" \

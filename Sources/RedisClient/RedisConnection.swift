@@ -153,21 +153,35 @@ public final class RedisConnection: RedisCommandExecutor, Sendable {
     /// such as `XREAD BLOCK`, pass their block time plus a margin). Error replies are returned as values.
     public func send(_ command: RedisCommand, timeout: TimeAmount?) async throws -> RESPValue {
         let deadline = NIODeadline.now() + (timeout ?? commandTimeout)
-        return try await withCheckedThrowingContinuation { continuation in
-            enqueue(PendingReply(sink: .single(continuation), deadline: deadline)) { bytes in
-                bytes.writeRESPCommand(command.arguments)
+        do {
+            let reply = try await withCheckedThrowingContinuation { continuation in
+                enqueue(PendingReply(sink: .single(continuation), deadline: deadline)) { bytes in
+                    bytes.writeRESPCommand(command.arguments)
+                }
             }
+            RedisMetrics.count(reply)
+            return reply
+        } catch {
+            RedisMetrics.failed.increment()
+            throw error
         }
     }
 
     public func pipeline(_ commands: [RedisCommand]) async throws -> [RESPValue] {
         guard !commands.isEmpty else { return [] }
         let deadline = NIODeadline.now() + commandTimeout
-        return try await withCheckedThrowingContinuation { continuation in
-            let batch = BatchReplies(expected: commands.count, continuation: continuation)
-            enqueue(PendingReply(sink: .batch(batch), deadline: deadline)) { bytes in
-                for command in commands { bytes.writeRESPCommand(command.arguments) }
+        do {
+            let replies = try await withCheckedThrowingContinuation { continuation in
+                let batch = BatchReplies(expected: commands.count, continuation: continuation)
+                enqueue(PendingReply(sink: .batch(batch), deadline: deadline)) { bytes in
+                    for command in commands { bytes.writeRESPCommand(command.arguments) }
+                }
             }
+            RedisMetrics.count(replies)
+            return replies
+        } catch {
+            RedisMetrics.failed.increment(by: commands.count)
+            throw error
         }
     }
 

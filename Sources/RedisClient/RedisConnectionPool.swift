@@ -74,6 +74,7 @@ public final class RedisConnectionPool: RedisCommandExecutor, Service, Sendable 
     /// Keeps one slot connected until the pool is cancelled.
     private func maintain(slot index: Int) async {
         var backoff = Backoff()
+        var connectedBefore = false
         while !Task.isCancelled {
             state.withLock { $0.slots[index] = .connecting }
             let attempt = target.generation
@@ -83,6 +84,8 @@ public final class RedisConnectionPool: RedisCommandExecutor, Service, Sendable 
                 // A new master named meanwhile, after ``moveToNewMaster()`` swept the slots: not this one.
                 if target.generation != generation { connection.close() }
                 if backoff.hasFailed { logger.info("redis connection restored", metadata: ["redis.endpoint": "\(connection.endpoint)"]) }
+                if connectedBefore { RedisMetrics.commandReconnects.increment() }
+                connectedBefore = true
                 backoff.reset()
                 await withTaskCancellationHandler {
                     try? await connection.closeFuture.get()

@@ -100,6 +100,7 @@ public final class RedisSubscriber: Service, Sendable {
                 if backoff.hasFailed { logger.info("redis pub/sub connection restored", metadata: ["redis.endpoint": "\(endpoint)"]) }
                 backoff.reset()
                 resubscribeAll(on: connection.channel, announceGap: connectedBefore)
+                if connectedBefore { RedisMetrics.pubSubReconnects.increment() }
                 if target.generation != generation { connection.close() }
                 connectedBefore = true
                 await withTaskCancellationHandler {

@@ -86,6 +86,8 @@ public final class TaskStore: Sendable {
         }
         let reply = try ScriptReply(raw, script: script.name, taskId: transition.taskId, accepting: T.answerCodes)
         var fields = ScriptReplyFields(reply, script: script.name)
-        return try transition.decode(&fields)
+        let decoded = try transition.decode(&fields)
+        if let observation = transition.observation(of: decoded) { EngineMetrics.shared.record(observation, now: call.now) }
+        return decoded
     }
 }

@@ -19,6 +19,7 @@ public final class UnderReplicatedWrites: Sendable {
         let now = ContinuousClock.now
         let report = state.withLock { state -> Int? in
             state.count += 1
+            EngineMetrics.shared.underReplicated.increment()
             state.sinceWarning += 1
             if let last = state.lastWarning, now - last < .seconds(10) { return nil }
             state.lastWarning = now

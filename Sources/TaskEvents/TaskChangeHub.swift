@@ -96,6 +96,7 @@ public final class TaskChangeHub: Service, Sendable {
                 case .task(let id):
                     feeds.withLock { $0[id] }?.doorbell.ring()
                 case .gap(let mastersChanged):
+                    EventMetrics.notificationGaps.increment()
                     // A new master (a promoted replica) may not publish notifications yet: turn them on
                     // before the feeds re-read, so nothing written after their read goes unheard.
                     if mastersChanged {

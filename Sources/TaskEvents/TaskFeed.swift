@@ -16,26 +16,35 @@ public enum TaskFeedItem: Sendable {
 public final class FeedSubscription<Item: Sendable>: Sendable {
     public let stream: AsyncStream<Item>
     let continuation: AsyncStream<Item>.Continuation
-    private let reason = Mutex<String?>(nil)
+    private let reason = Mutex<(why: String?, ended: Bool)>((nil, false))
 
     init(bufferLimit: Int) {
         (stream, continuation) = AsyncStream.makeStream(of: Item.self, bufferingPolicy: .bufferingOldest(bufferLimit))
+        EventMetrics.watchers.increment()
     }
 
     /// Why the stream ended early, if it did.
-    public var endReason: String? { reason.withLock { $0 } }
+    public var endReason: String? { reason.withLock { $0.why } }
 
     /// Delivers `item`; false (and the stream ended) when the watcher is too far behind.
     func deliver(_ item: Item) -> Bool {
         if case .dropped = continuation.yield(item) {
+            EventMetrics.slowWatchersDropped.increment()
             end("this watcher fell too far behind and was dropped; reconnect with Last-Event-ID to resume")
             return false
         }
         return true
     }
 
+    deinit { end(nil) }
+
     func end(_ why: String?) {
-        reason.withLock { if $0 == nil { $0 = why } }
+        let first = reason.withLock { reason -> Bool in
+            if reason.why == nil { reason.why = why }
+            defer { reason.ended = true }
+            return !reason.ended
+        }
+        if first { EventMetrics.watchers.decrement() }
         continuation.finish()
     }
 }

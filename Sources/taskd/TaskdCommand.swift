@@ -1,4 +1,5 @@
 import ArgumentParser
+import CoreMetrics
 import Foundation
 import Hummingbird
 import Logging
@@ -62,6 +63,21 @@ struct TaskdCommand: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (TASKD_LOG_LEVEL).")
     var logLevel: String = env("TASKD_LOG_LEVEL") ?? "info"
 
+    @Option(help: "Log format: text or json, one JSON object per line (TASKD_LOG_FORMAT).")
+    var logFormat: String = env("TASKD_LOG_FORMAT") ?? "text"
+
+    @Option(help: "Prometheus metrics at /metrics: on or off (TASKD_METRICS).")
+    var metrics: String = env("TASKD_METRICS") ?? "on"
+
+    @Option(name: .customLong("metrics-command-types"), help: "Comma-separated commandTypes whose ready-queue depth /metrics reports (TASKD_METRICS_COMMAND_TYPES); one ZCARD per shard each per scrape.")
+    var metricsCommandTypesFlag: String?
+
+    var metricsCommandTypes: [String] {
+        (metricsCommandTypesFlag ?? Self.env("TASKD_METRICS_COMMAND_TYPES") ?? "").split(separator: ",").map {
+            String($0).trimmingCharacters(in: .whitespaces)
+        }.filter { !$0.isEmpty }
+    }
+
     init() {}
 
     /// Shortest admin secret taskd starts with.
@@ -95,9 +111,26 @@ struct TaskdCommand: AsyncParsableCommand {
         guard (0...16).contains(waitReplicas) else { throw ValidationError("--wait-replicas must be 0–16, got \(waitReplicas)") }
         guard (1...2000).contains(waitTimeoutMs) else { throw ValidationError("--wait-timeout-ms must be 1–2000, got \(waitTimeoutMs)") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level \(logLevel) is not a log level") }
+        guard ["text", "json"].contains(logFormat) else { throw ValidationError("--log-format must be text or json, got \(logFormat)") }
+        guard ["on", "off"].contains(metrics) else { throw ValidationError("--metrics must be on or off, got \(metrics)") }
+        guard metricsCommandTypes.count <= 100, metricsCommandTypes.allSatisfy(TaskLimits.isValidCommandType) else {
+            throw ValidationError("TASKD_METRICS_COMMAND_TYPES must be at most 100 commandTypes (letters, digits, _ . : -), comma-separated")
+        }
     }
 
     func run() async throws {
+        // Before the first Logger or metric is made: both systems can be bootstrapped once only.
+        let json = logFormat == "json"
+        LoggingSystem.bootstrap({ label, provider in
+            json ? JSONLogHandler(label: label, metadataProvider: provider) as any LogHandler
+                : StreamLogHandler.standardError(label: label, metadataProvider: provider)
+        }, metadataProvider: RequestID.metadataProvider)
+        var metricsExport: MetricsExport?
+        if metrics == "on" {
+            let factory = TaskdMetricsFactory()
+            MetricsSystem.bootstrap(factory)
+            metricsExport = MetricsExport(factory: factory, readyCommandTypes: metricsCommandTypes)
+        }
         var logger = Logger(label: "taskd")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
         var redisConfiguration: RedisConfiguration
@@ -123,7 +156,8 @@ struct TaskdCommand: AsyncParsableCommand {
         let bootstrap = BootstrapService(store: store, keys: keys, admin: admin, logger: logger)
         let hub = TaskChangeHub(store: store, logger: logger)
         let app = buildApplication(
-            host: host, port: port, store: store, keys: keys, hub: hub, services: [redis, bootstrap, hub] + store.services, logger: logger)
+            host: host, port: port, store: store, keys: keys, hub: hub, services: [redis, bootstrap, hub] + store.services, logger: logger,
+            metrics: metricsExport)
         logger.info("taskd starting", metadata: [
             "http.address": "\(host):\(port)", "redis": "\(redisConfiguration.targetDescription)", "taskd.prefix": "\(prefix)",
             "taskd.shards": "\(shards)",

@@ -8,8 +8,9 @@ import TaskEngine
 import TaskEvents
 
 /// Every route of taskd, dialect by dialect.
-func allEndpoints(_ services: APIServices, hub: TaskChangeHub) -> [Endpoint] {
+func allEndpoints(_ services: APIServices, hub: TaskChangeHub, metrics: MetricsExport? = nil) -> [Endpoint] {
     HealthController(services: services, hub: hub).endpoints
+        + MetricsController(services: services, export: metrics).endpoints
         + CloudTasksController(services: services, hub: hub).endpoints
         + NativeTasksController(services: services).endpoints
         + WatchController(services: services, hub: hub).endpoints
@@ -22,10 +23,21 @@ func allEndpoints(_ services: APIServices, hub: TaskChangeHub) -> [Endpoint] {
 }
 
 /// The router: each endpoint behind authentication and its dialect's error rendering.
-public func buildRouter(store: TaskStore, keys: APIKeyStore, hub: TaskChangeHub, logger: Logger) -> Router<AppRequestContext> {
+/// With `metrics`, `/metrics` serves them and every answer is counted; without, it answers 404.
+public func buildRouter(
+    store: TaskStore, keys: APIKeyStore, hub: TaskChangeHub, logger: Logger, metrics: MetricsExport? = nil
+) -> Router<AppRequestContext> {
     let services = APIServices(store: store, keys: keys, authenticator: Authenticator(keys: keys), logger: logger)
-    let endpoints = allEndpoints(services, hub: hub)
+    let endpoints = allEndpoints(services, hub: hub, metrics: metrics)
     let router = Router(context: AppRequestContext.self)
+    router.addMiddleware {
+        RequestIDMiddleware()
+    }
+    if metrics != nil {
+        router.addMiddleware {
+            HTTPMetricsMiddleware(endpoints: endpoints)
+        }
+    }
     router.addMiddleware {
         UnroutedRequestMiddleware(endpoints: endpoints)
     }
@@ -73,10 +85,11 @@ struct UnroutedRequestMiddleware: RouterMiddleware {
 
 /// The HTTP application: the router plus the engine's services, shut down gracefully on SIGTERM.
 public func buildApplication(
-    host: String, port: Int, store: TaskStore, keys: APIKeyStore, hub: TaskChangeHub, services: [any Service], logger: Logger
+    host: String, port: Int, store: TaskStore, keys: APIKeyStore, hub: TaskChangeHub, services: [any Service], logger: Logger,
+    metrics: MetricsExport? = nil
 ) -> some ApplicationProtocol {
     Application(
-        router: buildRouter(store: store, keys: keys, hub: hub, logger: logger),
+        router: buildRouter(store: store, keys: keys, hub: hub, logger: logger, metrics: metrics),
         configuration: .init(address: .hostname(host, port: port), serverName: "taskd"),
         services: services,
         logger: logger)

@@ -65,6 +65,14 @@ public struct TaskID: Sendable, Hashable, CustomStringConvertible {
         return Int(nibbles[13]) << 8 | Int(nibbles[14]) << 4 | Int(nibbles[15])
     }
 
+    /// The creation time (ms since the epoch) in the first 48 bits of an id taskd made; nil when `id` is no UUIDv7.
+    public static func milliseconds(of id: String) -> Int64? {
+        guard shard(of: id) != nil else { return nil }
+        let hex = id.utf8.prefix(13).filter { $0 != UInt8(ascii: "-") }
+        guard hex.count == 12, let value = Int64(String(decoding: hex, as: UTF8.self), radix: 16) else { return nil }
+        return value
+    }
+
     /// Whether `id` is a well-formed UUID; anything else is answered "not found" without asking Redis.
     public static func isValid(_ id: String) -> Bool { shard(of: id) != nil }
 

@@ -5,6 +5,10 @@
 public enum TaskLimits {
     /// commandType: a word a queue is named after.
     public static let commandTypeLength = 1...128
+    /// Whether `value` is a commandType the engine accepts (its length and characters).
+    public static func isValidCommandType(_ value: String) -> Bool {
+        (try? InputCheck.name(value, "commandType", length: commandTypeLength)) != nil
+    }
     public static let descriptionLength = 0...4096
     /// params, response and each op's JSON.
     public static let jsonLength = 0...65536

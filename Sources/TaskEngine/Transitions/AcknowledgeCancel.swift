@@ -16,11 +16,14 @@ struct AcknowledgeCancelTransition: TaskTransition {
         [call.nowArgument, .string(leaseToken)] + call.streamLimits
     }
 
-    /// `{0, "cancelled", version}`
-    func decode(_ reply: inout ScriptReplyFields) throws -> Int64 {
+    /// `{0, "cancelled", version, commandType, startedAt}`
+    func decode(_ reply: inout ScriptReplyFields) throws -> Observed<Int64> {
         _ = try reply.status()
-        return try reply.int("version")
+        let version = try reply.int("version")
+        return Observed(value: version, observation: try reply.observation(entering: .cancelled))
     }
+
+    func observation(of reply: Observed<Int64>) -> TransitionObservation? { reply.observation }
 }
 
 extension TaskStore {
@@ -29,6 +32,6 @@ extension TaskStore {
     public func acknowledgeCancel(_ id: String, leaseToken: String) async throws -> Int64 {
         let shard = try shard(ofTask: id)
         try InputCheck.leaseToken(leaseToken)
-        return try await perform(AcknowledgeCancelTransition(id: id, leaseToken: leaseToken), in: shard)
+        return try await perform(AcknowledgeCancelTransition(id: id, leaseToken: leaseToken), in: shard).value
     }
 }

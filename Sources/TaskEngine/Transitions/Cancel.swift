@@ -35,6 +35,11 @@ struct CancelTransition: TaskTransition {
     func decode(_ reply: inout ScriptReplyFields) throws -> CancelResult {
         CancelResult(status: try reply.status(), version: try reply.int("version"))
     }
+
+    /// A forced cancel of a leased task ends its run too, but the reply has no startedAt: no run time.
+    func observation(of reply: CancelResult) -> TransitionObservation? {
+        TransitionObservation(commandType: commandType, status: reply.status)
+    }
 }
 
 extension TaskStore {

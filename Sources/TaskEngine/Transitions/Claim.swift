@@ -65,6 +65,13 @@ struct ClaimTransition: TaskTransition {
             leaseToken: try reply.string("leaseToken"), leaseExpiresAt: try reply.int("leaseExpiresAt"),
             lease: .milliseconds(leaseMs), version: try reply.int("version")))
     }
+
+    /// The claim of a first attempt ends the task's wait since it was created (its id holds that time).
+    func observation(of reply: Outcome) -> TransitionObservation? {
+        guard case .claimed(let task) = reply else { return nil }
+        return TransitionObservation(
+            commandType: task.commandType, status: .starting, createdAt: task.attempt == 1 ? TaskID.milliseconds(of: task.id) : nil)
+    }
 }
 
 extension TaskStore {

@@ -23,11 +23,14 @@ struct CompleteTransition: TaskTransition {
         [call.nowArgument, .string(leaseToken), .string(response ?? "")] + call.streamLimits
     }
 
-    /// `{0, "completed", version, cancelRequested}`
-    func decode(_ reply: inout ScriptReplyFields) throws -> CompleteResult {
+    /// `{0, "completed", version, cancelRequested, commandType, startedAt}`
+    func decode(_ reply: inout ScriptReplyFields) throws -> Observed<CompleteResult> {
         _ = try reply.status()
-        return CompleteResult(version: try reply.int("version"), cancelRequested: try reply.flag("cancelRequested"))
+        let result = CompleteResult(version: try reply.int("version"), cancelRequested: try reply.flag("cancelRequested"))
+        return Observed(value: result, observation: try reply.observation(entering: .completed))
     }
+
+    func observation(of reply: Observed<CompleteResult>) -> TransitionObservation? { reply.observation }
 }
 
 extension TaskStore {
@@ -36,7 +39,7 @@ extension TaskStore {
         let shard = try shard(ofTask: id)
         try InputCheck.leaseToken(leaseToken)
         try InputCheck.text(response, "response", length: TaskLimits.jsonLength)
-        return try await perform(CompleteTransition(id: id, leaseToken: leaseToken, response: response), in: shard)
+        return try await perform(CompleteTransition(id: id, leaseToken: leaseToken, response: response), in: shard).value
     }
 }
 

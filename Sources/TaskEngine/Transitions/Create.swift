@@ -45,6 +45,11 @@ struct CreateTransition: TaskTransition {
     func decode(_ reply: inout ScriptReplyFields) throws -> (id: String, replayed: Bool) {
         (try reply.string("id"), try reply.flag("replayed"))
     }
+
+    /// A replayed create wrote nothing.
+    func observation(of reply: (id: String, replayed: Bool)) -> TransitionObservation? {
+        reply.replayed ? nil : TransitionObservation(commandType: task.commandType, status: .queued)
+    }
 }
 
 extension TaskStore {

@@ -17,17 +17,20 @@ struct DismissTransition: TaskTransition {
         [call.nowArgument] + call.streamLimits
     }
 
-    /// `{0, "dismissed", version}`
-    func decode(_ reply: inout ScriptReplyFields) throws -> Int64 {
+    /// `{0, "dismissed", version, commandType}`
+    func decode(_ reply: inout ScriptReplyFields) throws -> Observed<Int64> {
         _ = try reply.status()
-        return try reply.int("version")
+        let version = try reply.int("version")
+        return Observed(value: version, observation: try reply.observation(entering: .dismissed, withStartedAt: false))
     }
+
+    func observation(of reply: Observed<Int64>) -> TransitionObservation? { reply.observation }
 }
 
 extension TaskStore {
     /// Dismisses a failed task (failed → dismissed); its result TTL restarts. Returns the new version.
     @discardableResult
     public func dismiss(_ id: String) async throws -> Int64 {
-        try await perform(DismissTransition(id: id), in: try shard(ofTask: id))
+        try await perform(DismissTransition(id: id), in: try shard(ofTask: id)).value
     }
 }

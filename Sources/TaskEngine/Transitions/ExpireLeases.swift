@@ -80,6 +80,7 @@ extension TaskStore {
             backoffBase: configuration.retryBackoffBase, backoffMax: configuration.retryBackoffMax)
         var total = ReapedLeases()
         for pass in try await drainEveryShard(transition, handled: \.total) { total += pass }
+        EngineMetrics.shared.record(total)
         return total
     }
 }

@@ -36,13 +36,16 @@ struct FailTransition: TaskTransition {
         ] + call.streamLimits
     }
 
-    /// `{0, "queued", version, retryAt}` or `{0, "failed", version, ""}`
-    func decode(_ reply: inout ScriptReplyFields) throws -> FailResult {
+    /// `{0, "queued", version, retryAt, commandType, startedAt}` or `{0, "failed", version, "", commandType, startedAt}`
+    func decode(_ reply: inout ScriptReplyFields) throws -> Observed<FailResult> {
         let status = try reply.status()
         let version = try reply.int("version")
         let retryAt = try reply.optionalInt("retryAt")
-        return FailResult(status: status, version: version, retryAt: status == .queued ? retryAt : nil)
+        let result = FailResult(status: status, version: version, retryAt: status == .queued ? retryAt : nil)
+        return Observed(value: result, observation: try reply.observation(entering: status))
     }
+
+    func observation(of reply: Observed<FailResult>) -> TransitionObservation? { reply.observation }
 }
 
 extension TaskStore {
@@ -54,6 +57,6 @@ extension TaskStore {
         try InputCheck.text(errorMessage, "errorMessage", length: TaskLimits.errorMessageLength)
         return try await perform(FailTransition(
             id: id, leaseToken: leaseToken, errorCode: errorCode, errorMessage: errorMessage, retryable: retryable,
-            backoffBase: configuration.retryBackoffBase, backoffMax: configuration.retryBackoffMax), in: shard)
+            backoffBase: configuration.retryBackoffBase, backoffMax: configuration.retryBackoffMax), in: shard).value
     }
 }

@@ -19,11 +19,14 @@ struct ReleaseTransition: TaskTransition {
         [call.nowArgument, .string(leaseToken)] + call.streamLimits
     }
 
-    /// `{0, "queued", version}`
-    func decode(_ reply: inout ScriptReplyFields) throws -> Int64 {
+    /// `{0, "queued", version, commandType}`
+    func decode(_ reply: inout ScriptReplyFields) throws -> Observed<Int64> {
         _ = try reply.status()
-        return try reply.int("version")
+        let version = try reply.int("version")
+        return Observed(value: version, observation: try reply.observation(entering: .queued, withStartedAt: false))
     }
+
+    func observation(of reply: Observed<Int64>) -> TransitionObservation? { reply.observation }
 }
 
 extension TaskStore {
@@ -34,7 +37,7 @@ extension TaskStore {
     public func release(_ id: String, leaseToken: String) async throws -> Int64 {
         let shard = try shard(ofTask: id)
         try InputCheck.leaseToken(leaseToken)
-        let version = try await perform(ReleaseTransition(id: id, leaseToken: leaseToken), in: shard)
+        let version = try await perform(ReleaseTransition(id: id, leaseToken: leaseToken), in: shard).value
         readyTasks.ring()
         return version
     }

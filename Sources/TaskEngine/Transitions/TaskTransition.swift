@@ -24,11 +24,14 @@ protocol TaskTransition: Sendable {
     func arguments(_ call: TransitionCall) -> [RESPArgument]
     /// The OK reply (or an answer code), read field by field in the order the header documents.
     func decode(_ reply: inout ScriptReplyFields) throws -> Reply
+    /// The status change the reply reports, for ``EngineMetrics``; nil when the call moved no task.
+    func observation(of reply: Reply) -> TransitionObservation?
 }
 
 extension TaskTransition {
     static var answerCodes: Set<Int> { [] }
     var taskId: String? { nil }
+    func observation(of reply: Reply) -> TransitionObservation? { nil }
 }
 
 /// What every call of a transition shares: the time, the shard, the stream limits.

@@ -8,65 +8,14 @@ import Testing
 /// Three taskd processes on one Redis: create on one, claim on another, heartbeat on the third,
 /// and every replica reads the same task at every step.
 @Suite(.tags(.processes)) struct ReplicaTests {
-    final class TaskdProcess: @unchecked Sendable {
-        let port: Int
-        private let process = Process()
-
-        init(binary: String, redisURL: String, prefix: String, admin: (String, String)) throws {
-            port = try RedisServerProcess.freePort()
-            process.executableURL = URL(fileURLWithPath: binary)
-            var environment = ProcessInfo.processInfo.environment
-            environment["TASKD_REDIS_URL"] = redisURL
-            environment["TASKD_PORT"] = String(port)
-            environment["TASKD_PREFIX"] = prefix
-            environment["TASKD_ADMIN_KEY"] = admin.0
-            environment["TASKD_ADMIN_SECRET"] = admin.1
-            environment["TASKD_LOG_LEVEL"] = "warning"
-            environment["TASKD_SHARDS"] = String(TestEnvironment.shards)
-            if redisURL.hasPrefix("rediss://"), let ca = TestEnvironment.testCA { environment["TASKD_REDIS_CA_FILE"] = ca }
-            process.environment = environment
-            process.standardOutput = FileHandle.nullDevice
-            try process.run()
-        }
-
-        var base: String { "http://127.0.0.1:\(port)" }
-
-        /// SIGKILL: a child of the test process inherits its blocked signal mask (SIGTERM included).
-        func stop() async {
-            guard process.isRunning else { return }
-            kill(process.processIdentifier, SIGKILL)
-            while process.isRunning { try? await Task.sleep(for: .milliseconds(10)) }
-        }
-    }
-
-    struct Caller {
-        let authorization: String
-
-        /// One request on a connection of its own, over SwiftNIO (HummingbirdTesting's client):
-        /// URLSession on Linux has been seen to never hand over a response it had received.
-        func call(_ method: String, _ url: String, _ body: String? = nil) async throws -> (Int, [String: Any]) {
-            let parsed = try #require(URL(string: url))
-            let host = try #require(parsed.host), port = try #require(parsed.port)
-            let headers: HTTPFields = [.authorization: authorization, .contentType: "application/json"]
-            let request = TestClient.Request(parsed.path, method: HTTPRequest.Method(rawValue: method)!, headers: headers,
-                                             body: body.map { ByteBuffer(string: $0) })
-            let response = try await TestClient.withClient(host: host, port: port) { client in try await client.execute(request) }
-            let data = response.body.map { Data($0.readableBytesView) } ?? Data()
-            return (response.status.code, (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:])
-        }
-    }
-
     @Test func threeReplicasAgree() async throws {
-        guard let binDirectory = ProcessInfo.processInfo.environment["TASKD_TEST_BIN_DIR"] else {
-            Issue.record("TASKD_TEST_BIN_DIR is not set: run the tests with ./dev test, which builds taskd")
-            return
-        }
+        guard let binary = TaskdProcess.binary else { return }
         let admin = ("replica-admin", "replica-secret-\(UUID().uuidString.prefix(8))")
         let prefix = TestEnvironment.uniquePrefix("replicas")
         let replicas = try (0..<3).map { _ in
-            try TaskdProcess(binary: binDirectory + "/taskd", redisURL: TestEnvironment.redisURL, prefix: prefix, admin: admin)
+            try TaskdProcess(binary: binary, redisURL: TestEnvironment.redisURL, prefix: prefix, admin: admin)
         }
-        let caller = Caller(authorization: "Basic " + Data("\(admin.0):\(admin.1)".utf8).base64EncodedString())
+        let caller = Caller(key: admin.0, secret: admin.1)
         for replica in replicas {
             let ready = try await eventually { try await caller.call("GET", replica.base + "/v1/tasks").0 == 200 }
             #expect(ready, "replica on port \(replica.port) did not come up")

@@ -1,0 +1,57 @@
+import Foundation
+import Testing
+
+/// A `/metrics` answer read by real parsers: `promtool check metrics` (Debian's prometheus package)
+/// lints it, and prometheus_client's text parser (Tests/Python/metrics_samples.py, run by the
+/// Python that `./dev test` sets up in `TASKD_TEST_PYTHON`) turns it into samples.
+struct MetricsScrape {
+    let text: String
+    /// Family name → type, as the parser read them.
+    let families: [String: String]
+    let samples: [(name: String, labels: [String: String], value: Double)]
+
+    static let parserScript = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("../Python/metrics_samples.py").standardized.path
+
+    init(_ text: String) throws {
+        self.text = text
+        let python = try #require(ProcessInfo.processInfo.environment["TASKD_TEST_PYTHON"], "TASKD_TEST_PYTHON is not set: run the tests with ./dev test")
+        let (status, output, errors) = try Self.run(python, [Self.parserScript], input: text)
+        try #require(status == 0, "prometheus_client could not parse /metrics: \(errors)")
+        let parsed = try #require(try JSONSerialization.jsonObject(with: output) as? [String: Any])
+        families = parsed["families"] as? [String: String] ?? [:]
+        samples = (parsed["samples"] as? [[Any]] ?? []).compactMap { sample in
+            guard sample.count == 3, let name = sample[0] as? String, let labels = sample[1] as? [String: String],
+                  let value = (sample[2] as? NSNumber)?.doubleValue else { return nil }
+            return (name, labels, value)
+        }
+    }
+
+    /// The sample with exactly these labels, or nil.
+    func value(_ name: String, _ labels: [String: String] = [:]) -> Double? {
+        samples.first { $0.name == name && $0.labels == labels }?.value
+    }
+
+    /// What `promtool check metrics` says; empty when it finds nothing to complain about.
+    func promtoolProblems() throws -> String? {
+        let (status, output, errors) = try Self.run("/usr/bin/promtool", ["check", "metrics"], input: text)
+        return status == 0 ? nil : String(decoding: output, as: UTF8.self) + errors
+    }
+
+    static func run(_ executable: String, _ arguments: [String], input: String) throws -> (Int32, Data, String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let stdin = Pipe(), stdout = Pipe(), stderr = Pipe()
+        process.standardInput = stdin
+        process.standardOutput = stdout
+        process.standardError = stderr
+        try process.run()
+        stdin.fileHandleForWriting.write(Data(input.utf8))
+        try stdin.fileHandleForWriting.close()
+        let output = stdout.fileHandleForReading.readDataToEndOfFile()
+        let errors = stderr.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, output, String(decoding: errors, as: UTF8.self))
+    }
+}
