@@ -30,7 +30,7 @@ final class TaskdProcess: @unchecked Sendable {
         process.environment = environment
         process.standardOutput = FileHandle.nullDevice
         if let logFile {
-            FileManager.default.createFile(atPath: logFile.path, contents: nil)
+            guard FileManager.default.createFile(atPath: logFile.path, contents: nil) else { throw CocoaError(.fileWriteUnknown) }
             process.standardError = try FileHandle(forWritingTo: logFile)
         }
         try process.run()
