@@ -33,7 +33,7 @@ only ever enters the queue of its own commandType); a queued task's progress is 
 re-queue write 0); startedAt is written on the first attempt (attempt was 0).
 
 Returns
-  {0, id, commandType, params, opIds, opStates, attempt, maxAttempts, leaseToken, leaseExpiresAt, version}
+  {0, id, commandType, params, opIds, opStates, attempt, maxAttempts, leaseToken, leaseExpiresAt, version, traceparent}
       params as stored ("" when none);
       opIds the stored opIds field as is: the op ids given at create and added by heartbeats,
         space-separated, in order of appearance ("" when none);
@@ -87,7 +87,7 @@ for _ = 1, 100 do
   local head = redis.call('ZPOPMIN', KEYS[1])
   if not head[1] then break end
   key = taskKey(shard, head[1])
-  f = redis.call('HMGET', key, 'status', 'version', 'attempt', 'maxAttempts', 'params', 'opIds')
+  f = redis.call('HMGET', key, 'status', 'version', 'attempt', 'maxAttempts', 'params', 'opIds', 'traceparent')
   if f[1] == 'queued' then
     id = head[1]
     break
@@ -138,4 +138,4 @@ redis.call('ZADD', KEYS[4], now, id)
 emitEvent(taskEventsKey(key), KEYS[5], taskMaxLen, shardMaxLen, id, 'claimed', 'starting', versionText, '0',
   'attempt', attemptText, 'workerId', workerId)
 return {0, id, string.sub(KEYS[1], #shard + 7), f[5] or '', opIds, opStates, attemptNumber,
-  maxAttemptsOf(f[4]) + 0, leaseToken, leaseExpiresAt, version}
+  maxAttemptsOf(f[4]) + 0, leaseToken, leaseExpiresAt, version, f[7] or ''}

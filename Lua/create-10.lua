@@ -30,7 +30,8 @@ ARGV[13] uniqueKey         no newline                         ("" = none)
 ARGV[14] idempotencyKey    no space or newline                ("" = none)
 ARGV[15] taskEventsMaxLen  MAXLEN ~ of the task stream        ("" = default, include/streamLimits)
 ARGV[16] shardEventsMaxLen MAXLEN ~ of the shard stream       ("" = default, include/streamLimits)
-ARGV[17..] op ids          sub-operation ids (e.g. shard ids, no whitespace, each once); each becomes
+ARGV[17] traceparent       W3C trace context of the request that created it  ("" = none)
+ARGV[18..] op ids          sub-operation ids (e.g. shard ids, no whitespace, each once); each becomes
                            field op:<id> = "{}", and the field opIds lists them (space-separated, in
                            this order)
 
@@ -58,6 +59,8 @@ Events
 
 -- Op fields are written in batches of this many, so no unpack() holds an unbounded list.
 local OP_BATCH = 256
+-- ARGV index of the first op id.
+local FIRST_OP = 18
 
 local now, id, commandType = ARGV[1], ARGV[2], ARGV[3]
 local kind = ARGV[4] ~= '' and ARGV[4] or 'task'
@@ -65,6 +68,7 @@ local description, params, objectName, nodeUid = ARGV[5], ARGV[6], ARGV[7], ARGV
 local priority, maxAttempts, runAt = priorityOf(ARGV[9]), maxAttemptsOf(ARGV[10]), ARGV[11]
 local resultTtl = resultTtlOf(ARGV[12])
 local uniqueKey, idempotencyKey = ARGV[13], ARGV[14]
+local traceparent = ARGV[17] or ''
 local argc = #ARGV
 
 local nowMs = argInteger(now)
@@ -90,14 +94,15 @@ if ARGV[12] ~= '' then
 end
 if string.find(uniqueKey, '\n', 1, true) then return {7, 'uniqueKey'} end
 if idempotencyKey ~= '' and not string.find(idempotencyKey, '^%S+$') then return {7, 'idempotencyKey'} end
+if #traceparent > 55 or not string.find(traceparent, '^[%x%-]*$') then return {7, 'traceparent'} end
 local taskMaxLen, shardMaxLen = streamLimits(ARGV[15], ARGV[16])
 if not taskMaxLen then return {7, shardMaxLen} end
 local shard = string.sub(KEYS[10], 1, -7)
 if KEYS[1] ~= taskKey(shard, id) then return {7, 'KEYS[1]'} end
 if KEYS[3] ~= queueKey(shard, commandType) then return {7, 'KEYS[3]'} end
-if argc > 16 then
+if argc >= FIRST_OP then
   local seen = {}
-  for i = 17, argc do
+  for i = FIRST_OP, argc do
     if not string.find(ARGV[i], '^%S+$') or seen[ARGV[i]] then return {7, 'op id'} end
     seen[ARGV[i]] = true
   end
@@ -120,7 +125,7 @@ local delayed = runAtMs > nowMs
 local fields, n = {'HSET', KEYS[1], 'status', 'queued', 'version', '1', 'progress', '0', 'updatedAt', now, 'id', id,
   'attempt', '0', 'maxAttempts', maxAttempts, 'resultTtl', resultTtl, 'cancellable', '1', 'commandType', commandType,
   'kind', kind, 'priority', priority, 'createdAt', now,
-  nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil}, 28
+  nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil}, 28
 if description ~= '' then fields[n + 1], fields[n + 2], n = 'description', description, n + 2 end
 if params ~= '' then fields[n + 1], fields[n + 2], n = 'params', params, n + 2 end
 if objectName ~= '' then fields[n + 1], fields[n + 2], n = 'objectName', objectName, n + 2 end
@@ -128,9 +133,10 @@ if nodeUid ~= '' then fields[n + 1], fields[n + 2], n = 'nodeUid', nodeUid, n + 
 if uniqueKey ~= '' then fields[n + 1], fields[n + 2], n = 'uniqueKey', uniqueKey, n + 2 end
 if idempotencyKey ~= '' then fields[n + 1], fields[n + 2], n = 'idempotencyKey', idempotencyKey, n + 2 end
 if delayed then fields[n + 1], fields[n + 2], n = 'runAt', runAt, n + 2 end
-if argc > 16 then fields[n + 1], fields[n + 2], n = 'opIds', table.concat(ARGV, ' ', 17), n + 2 end
+if traceparent ~= '' then fields[n + 1], fields[n + 2], n = 'traceparent', traceparent, n + 2 end
+if argc >= FIRST_OP then fields[n + 1], fields[n + 2], n = 'opIds', table.concat(ARGV, ' ', FIRST_OP), n + 2 end
 redis.call(unpack(fields, 1, n))
-for first = 17, argc, OP_BATCH do
+for first = FIRST_OP, argc, OP_BATCH do
   local ops, m = {'HSET', KEYS[1]}, 2
   for i = first, math.min(argc, first + OP_BATCH - 1) do ops[m + 1], ops[m + 2], m = 'op:' .. ARGV[i], '{}', m + 2 end
   redis.call(unpack(ops, 1, m))

@@ -71,7 +71,7 @@ create() {
   local id=$1 type=$2
   ev create-10 "${S}task:$id" "${S}task:$id:events" "${S}queue:$type" "${S}delayed" "${S}index:updated" \
     "${S}index:active" "${S}index:object" "${S}unique" "${S}idempotency" "${S}events" , \
-    "$AT" "$id" "$type" task "make a $type" '{"size":1}' "$3" "" "$6" "$7" "$8" "$9" "$4" "$5" "" "" "${@:10}"
+    "$AT" "$id" "$type" task "make a $type" '{"size":1}' "$3" "" "$6" "$7" "$8" "$9" "$4" "$5" "" "" "" "${@:10}"
 }
 # claim TYPE WORKER TOKEN LEASEMS
 claim() {
@@ -143,7 +143,7 @@ $(printf '\xff')")"
 echo "== claim, heartbeat, fencing"
 refused "heartbeat before claim" "3|queued" heartbeat t1 tok1 30000 10 "" "" ""
 expect "claim t1: opIds in create order, opStates \"\" on a first attempt" \
-  "0|t1|backup|{\"size\":1}|1 2||1|1|tok1|$(T 30000)|2" "$(claim backup w1 tok1 30000)"
+  "0|t1|backup|{\"size\":1}|1 2||1|1|tok1|$(T 30000)|2|" "$(claim backup w1 tok1 30000)"
 expect "claimed event" "kind claimed status starting version 2 progress 0 attempt 1 workerId w1" "$(last_event t1)"
 refused "claim on empty queue" "8|" claim backup w2 tok2 30000
 refused "heartbeat with a wrong token" "3|starting" heartbeat t1 nope 30000 10 "" "" ""
@@ -320,7 +320,7 @@ expect "expired Idempotency-Key no longer replays" "0|t21|0" "$(create t21 backu
 echo "== heartbeat lease length"
 AT=$NOW
 create t30 lease "" "" "" 0 2 "" 600 a b >/dev/null
-expect "claim with a 2 s lease" "0|t30|lease|{\"size\":1}|a b||1|2|tok30|$(T 2000)|2" "$(claim lease w1 tok30 2000)"
+expect "claim with a 2 s lease" "0|t30|lease|{\"size\":1}|a b||1|2|tok30|$(T 2000)|2|" "$(claim lease w1 tok30 2000)"
 AT=$(T 500)
 expect "heartbeat without a lease length keeps the claimed 2 s" "0|running|3|0|$(T 2500)" \
   "$(heartbeat t30 tok30 "" 10 "" "" "")"
@@ -374,7 +374,7 @@ expect "retryable failure → queued" "0|queued|8|$(T 5000)|lease|$NOW" "$(fail 
 AT=$(T 5000)
 OPSTATES="{\"a\":$(field t30 op:a),\"b\":$(field t30 op:b),\"c\":$(field t30 op:c),\"d\":$(field t30 op:d)}"
 expect "retried attempt: the previous attempt's ops in opIds order" \
-  "0|t30|lease|{\"size\":1}|a b c d|$OPSTATES|2|2|tok30b|$(T 7000)|9" "$(claim lease w2 tok30b 2000)"
+  "0|t30|lease|{\"size\":1}|a b c d|$OPSTATES|2|2|tok30b|$(T 7000)|9|" "$(claim lease w2 tok30b 2000)"
 expect "startedAt stays the first claim's, attempt 2, progress 0" "$NOW|2|0" \
   "$(R HMGET "${S}task:t30" startedAt attempt progress | paste -sd'|')"
 expect "claimed event of the retry" "kind claimed status starting version 9 progress 0 attempt 2 workerId w2" \
@@ -420,6 +420,18 @@ for p in 9 10 11 12 13 14 15 16 17 18 19 20; do beat $p >/dev/null; done
 expect_match "version 22: trimmed to whole nodes of 5 (10 to 14 entries)" "^22\|1[0-4]$" \
   "$(field t35 version)|$(R XLEN "${S}task:t35:events")"
 R CONFIG SET stream-node-max-entries 100 >/dev/null
+
+echo "== traceparent: stored at create, handed to the claim"
+TP=00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01
+create_traced() { # ID TRACEPARENT
+  ev create-10 "${S}task:$1" "${S}task:$1:events" "${S}queue:traced" "${S}delayed" "${S}index:updated" \
+    "${S}index:active" "${S}index:object" "${S}unique" "${S}idempotency" "${S}events" , \
+    "$AT" "$1" traced task "" "" "" "" "" "" "" "" "" "" "" "" "$2" op1
+}
+refused "a traceparent with spaces" "7|traceparent" create_traced t40 "00 4bf9"
+expect "create with a traceparent" "0|t40|0" "$(create_traced t40 "$TP")"
+expect "stored with the task, ops after it" "$TP|op1" "$(field t40 traceparent)|$(field t40 opIds)"
+expect_match "claim hands it over" "^0\|t40\|traced\|.*\|$TP$" "$(claim traced w1 tok40 30000)"
 
 echo "== every key carries the shard's hash tag"
 expect "keys outside {taskd:0}" "" "$(R --scan --pattern '*' | grep -v '^taskd:{taskd:0}:' || true)"

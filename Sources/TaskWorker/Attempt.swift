@@ -1,5 +1,6 @@
 import Logging
 import TaskEngine
+import Tracing
 
 /// A handler: runs one attempt of one task and returns its response (JSON text, or nil for none),
 /// or throws (``TaskFailure`` for a failure of its own choosing).
@@ -29,7 +30,14 @@ struct Attempt {
     private var logger: Logger { context.logger }
     private var task: ClaimedTask { context.task }
 
+    /// Runs the attempt within the task's trace (``ClaimedTask/traceparent``), when it has one and a
+    /// tracer is bootstrapped: its heartbeats and its finish are spans of the trace that created it.
     func run() async {
+        guard let trace = TaskTracing.context(from: task.traceparent) else { return await attempt() }
+        await ServiceContext.withValue(trace) { await attempt() }
+    }
+
+    private func attempt() async {
         let result = await withTaskGroup(of: Child.self) { group -> Result<String?, any Error> in
             group.addTask {
                 do { return .handler(.success(try await handler(context))) } catch { return .handler(.failure(error)) }

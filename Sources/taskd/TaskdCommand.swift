@@ -3,6 +3,7 @@ import CoreMetrics
 import Foundation
 import Hummingbird
 import Logging
+import OTel
 import RedisClient
 import ServiceLifecycle
 import TaskAPI
@@ -78,6 +79,11 @@ struct TaskdCommand: AsyncParsableCommand {
         }.filter { !$0.isEmpty }
     }
 
+    @Option(name: .customLong("otel-endpoint"), help: "OTLP/HTTP endpoint traces are sent to, e.g. http://collector:4318 (TASKD_OTEL_ENDPOINT); unset = no traces.")
+    var otelEndpointFlag: String?
+
+    var otelEndpoint: String? { otelEndpointFlag ?? Self.env("TASKD_OTEL_ENDPOINT") }
+
     init() {}
 
     /// Shortest admin secret taskd starts with.
@@ -112,6 +118,9 @@ struct TaskdCommand: AsyncParsableCommand {
         guard (1...2000).contains(waitTimeoutMs) else { throw ValidationError("--wait-timeout-ms must be 1–2000, got \(waitTimeoutMs)") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level \(logLevel) is not a log level") }
         guard ["text", "json"].contains(logFormat) else { throw ValidationError("--log-format must be text or json, got \(logFormat)") }
+        if let otelEndpoint, URL(string: otelEndpoint)?.scheme.map({ ["http", "https"].contains($0) }) != true {
+            throw ValidationError("TASKD_OTEL_ENDPOINT must be an http:// or https:// URL")
+        }
         guard ["on", "off"].contains(metrics) else { throw ValidationError("--metrics must be on or off, got \(metrics)") }
         guard metricsCommandTypes.count <= 100, metricsCommandTypes.allSatisfy(TaskLimits.isValidCommandType) else {
             throw ValidationError("TASKD_METRICS_COMMAND_TYPES must be at most 100 commandTypes (letters, digits, _ . : -), comma-separated")
@@ -130,6 +139,18 @@ struct TaskdCommand: AsyncParsableCommand {
             let factory = TaskdMetricsFactory()
             MetricsSystem.bootstrap(factory)
             metricsExport = MetricsExport(factory: factory, readyCommandTypes: metricsCommandTypes)
+        }
+        var telemetry: [any Service] = []
+        if let otelEndpoint {
+            // Traces only, OTLP/HTTP (protobuf): metrics stay Prometheus's, logs stay on stderr.
+            var otel = OTel.Configuration.default
+            otel.serviceName = "taskd"
+            otel.logs.enabled = false
+            otel.metrics.enabled = false
+            otel.traces.enabled = true
+            otel.traces.otlpExporter.endpoint = otelEndpoint
+            otel.traces.otlpExporter.protocol = .httpProtobuf
+            telemetry.append(try OTel.bootstrap(configuration: otel))
         }
         var logger = Logger(label: "taskd")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
@@ -156,8 +177,8 @@ struct TaskdCommand: AsyncParsableCommand {
         let bootstrap = BootstrapService(store: store, keys: keys, admin: admin, logger: logger)
         let hub = TaskChangeHub(store: store, logger: logger)
         let app = buildApplication(
-            host: host, port: port, store: store, keys: keys, hub: hub, services: [redis, bootstrap, hub] + store.services, logger: logger,
-            metrics: metricsExport)
+            host: host, port: port, store: store, keys: keys, hub: hub, services: [redis, bootstrap, hub] + store.services + telemetry, logger: logger,
+            metrics: metricsExport, tracing: otelEndpoint != nil)
         logger.info("taskd starting", metadata: [
             "http.address": "\(host):\(port)", "redis": "\(redisConfiguration.targetDescription)", "taskd.prefix": "\(prefix)",
             "taskd.shards": "\(shards)",

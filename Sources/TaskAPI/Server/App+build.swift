@@ -24,8 +24,9 @@ func allEndpoints(_ services: APIServices, hub: TaskChangeHub, metrics: MetricsE
 
 /// The router: each endpoint behind authentication and its dialect's error rendering.
 /// With `metrics`, `/metrics` serves them and every answer is counted; without, it answers 404.
+/// With `tracing`, every request is a span (of the caller's trace when it sends `traceparent`).
 public func buildRouter(
-    store: TaskStore, keys: APIKeyStore, hub: TaskChangeHub, logger: Logger, metrics: MetricsExport? = nil
+    store: TaskStore, keys: APIKeyStore, hub: TaskChangeHub, logger: Logger, metrics: MetricsExport? = nil, tracing: Bool = false
 ) -> Router<AppRequestContext> {
     let services = APIServices(store: store, keys: keys, authenticator: Authenticator(keys: keys), logger: logger)
     let endpoints = allEndpoints(services, hub: hub, metrics: metrics)
@@ -36,6 +37,11 @@ public func buildRouter(
     if metrics != nil {
         router.addMiddleware {
             HTTPMetricsMiddleware(endpoints: endpoints)
+        }
+    }
+    if tracing {
+        router.addMiddleware {
+            TracingMiddleware()
         }
     }
     router.addMiddleware {
@@ -86,10 +92,10 @@ struct UnroutedRequestMiddleware: RouterMiddleware {
 /// The HTTP application: the router plus the engine's services, shut down gracefully on SIGTERM.
 public func buildApplication(
     host: String, port: Int, store: TaskStore, keys: APIKeyStore, hub: TaskChangeHub, services: [any Service], logger: Logger,
-    metrics: MetricsExport? = nil
+    metrics: MetricsExport? = nil, tracing: Bool = false
 ) -> some ApplicationProtocol {
     Application(
-        router: buildRouter(store: store, keys: keys, hub: hub, logger: logger, metrics: metrics),
+        router: buildRouter(store: store, keys: keys, hub: hub, logger: logger, metrics: metrics, tracing: tracing),
         configuration: .init(address: .hostname(host, port: port), serverName: "taskd"),
         services: services,
         logger: logger)

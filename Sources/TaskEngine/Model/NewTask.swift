@@ -19,6 +19,8 @@ public struct NewTask: Sendable, Hashable {
     public var uniqueKey: String?
     /// A retried create with the same key returns the first task.
     public var idempotencyKey: String?
+    /// The W3C `traceparent` of the request that creates the task (``TraceParent``); claims hand it on.
+    public var traceparent: String?
 
     public init(
         commandType: String, kind: TaskKind = .task, description: String? = nil, params: String? = nil,
@@ -57,6 +59,7 @@ public struct NewTask: Sendable, Hashable {
         if let runAt, runAt < 0 { throw InputCheck.invalid("runAt must not be before 1970") }
         try InputCheck.line(uniqueKey, "uniqueKey", length: TaskLimits.nameLength)
         if let idempotencyKey { try InputCheck.word(idempotencyKey, "the Idempotency-Key", length: TaskLimits.idempotencyKeyLength) }
+        if let traceparent, !TraceParent.isValid(traceparent) { throw InputCheck.invalid("traceparent must be a W3C traceparent (00-<32 hex>-<16 hex>-<2 hex>)") }
     }
 }
 

@@ -32,6 +32,8 @@ extension TaskStore {
     public func acknowledgeCancel(_ id: String, leaseToken: String) async throws -> Int64 {
         let shard = try shard(ofTask: id)
         try InputCheck.leaseToken(leaseToken)
-        return try await perform(AcknowledgeCancelTransition(id: id, leaseToken: leaseToken), in: shard).value
+        return try await TaskTracing.inSpan("task.ack_cancel", taskId: id) {
+            try await perform(AcknowledgeCancelTransition(id: id, leaseToken: leaseToken), in: shard).value
+        }
     }
 }

@@ -1,4 +1,5 @@
 import RESP
+import Tracing
 
 /// A task handed to a worker by ``TaskStore/claim(workerId:commandTypes:lease:wait:)``.
 public struct ClaimedTask: Sendable, Hashable {
@@ -20,6 +21,8 @@ public struct ClaimedTask: Sendable, Hashable {
     /// The lease length this claim chose: heartbeats renew by it unless they name another.
     public var lease: Duration
     public var version: Int64
+    /// The W3C `traceparent` stored at create, nil when none: the worker's calls join that trace.
+    public var traceparent: String? = nil
 }
 
 /// `claim-5`: the most urgent ready task of one commandType in one shard (queued → starting).
@@ -48,7 +51,7 @@ struct ClaimTransition: TaskTransition {
             + call.streamLimits
     }
 
-    /// `{0, id, commandType, params, opIds, opStates, attempt, maxAttempts, leaseToken, leaseExpiresAt, version}`
+    /// `{0, id, commandType, params, opIds, opStates, attempt, maxAttempts, leaseToken, leaseExpiresAt, version, traceparent}`
     /// or `{8, nextRunAt}`.
     func decode(_ reply: inout ScriptReplyFields) throws -> Outcome {
         if reply.code == 8 {
@@ -63,7 +66,7 @@ struct ClaimTransition: TaskTransition {
             id: id, commandType: commandType, params: params, ops: ops, opStates: opStates,
             attempt: Int(try reply.int("attempt")), maxAttempts: Int(try reply.int("maxAttempts")),
             leaseToken: try reply.string("leaseToken"), leaseExpiresAt: try reply.int("leaseExpiresAt"),
-            lease: .milliseconds(leaseMs), version: try reply.int("version")))
+            lease: .milliseconds(leaseMs), version: try reply.int("version"), traceparent: try reply.optionalString("traceparent")))
     }
 
     /// The claim of a first attempt ends the task's wait since it was created (its id holds that time).
@@ -94,6 +97,7 @@ extension TaskStore {
 
         let deadline = ContinuousClock.now + wait
         let queues = claimOrder(commandTypes: commandTypes)
+        let start = DefaultTracerClock.now
         while true {
             let generation = readyTasks.generation
             var earliestRunAt: Int64?
@@ -101,6 +105,7 @@ extension TaskStore {
                 let transition = ClaimTransition(commandType: commandType, workerId: workerId, leaseToken: Self.newLeaseToken(), leaseMs: leaseMs)
                 switch try await perform(transition, in: shard) {
                 case .claimed(let task):
+                    TaskTracing.recordSpan("task.claim", of: task, since: start)
                     return task
                 case .empty(let nextRunAt):
                     if let nextRunAt { earliestRunAt = min(earliestRunAt ?? nextRunAt, nextRunAt) }

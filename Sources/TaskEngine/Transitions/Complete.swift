@@ -39,7 +39,9 @@ extension TaskStore {
         let shard = try shard(ofTask: id)
         try InputCheck.leaseToken(leaseToken)
         try InputCheck.text(response, "response", length: TaskLimits.jsonLength)
-        return try await perform(CompleteTransition(id: id, leaseToken: leaseToken, response: response), in: shard).value
+        return try await TaskTracing.inSpan("task.complete", taskId: id) {
+            try await perform(CompleteTransition(id: id, leaseToken: leaseToken, response: response), in: shard).value
+        }
     }
 }
 

@@ -1,4 +1,5 @@
 import RESP
+import Tracing
 
 /// The outcome of ``TaskStore/create(_:)``.
 public struct CreatedTask: Sendable, Hashable {
@@ -37,6 +38,7 @@ struct CreateTransition: TaskTransition {
             .string(task.idempotencyKey ?? ""),
         ]
         arguments += call.streamLimits
+        arguments.append(.string(task.traceparent ?? ""))
         arguments += task.ops.map { .string($0) }
         return arguments
     }
@@ -62,7 +64,19 @@ extension TaskStore {
             ?? keyspace.shard(Int.random(in: 0..<keyspace.shardCount))
         let id = TaskID.make(shard: shard.number, milliseconds: now)
         let resultTtl = new.resultTtl ?? configuration.resultTtl
-        let stored = try await perform(CreateTransition(id: id, task: new, resultTtl: resultTtl), in: shard, now: now)
+        let stored: (id: String, replayed: Bool)
+        if let current = ServiceContext.current, TaskTracing.traceparent(of: current) != nil {
+            // In a trace: the create is a span of it, and the task keeps that span as its parent.
+            stored = try await withSpan("task.create", context: current, ofKind: .producer) { span in
+                span.attributes["task.id"] = id
+                span.attributes["task.command_type"] = new.commandType
+                var traced = new
+                traced.traceparent = TaskTracing.traceparent(of: span.context) ?? new.traceparent
+                return try await perform(CreateTransition(id: id, task: traced, resultTtl: resultTtl), in: shard, now: now)
+            }
+        } else {
+            stored = try await perform(CreateTransition(id: id, task: new, resultTtl: resultTtl), in: shard, now: now)
+        }
         if stored.replayed {
             return CreatedTask(id: stored.id, replayed: true, task: nil)
         }

@@ -55,8 +55,10 @@ extension TaskStore {
         try InputCheck.leaseToken(leaseToken)
         try InputCheck.line(errorCode, "errorCode", length: 1...TaskLimits.nameLength.upperBound)
         try InputCheck.text(errorMessage, "errorMessage", length: TaskLimits.errorMessageLength)
-        return try await perform(FailTransition(
+        return try await TaskTracing.inSpan("task.fail", taskId: id) {
+            try await perform(FailTransition(
             id: id, leaseToken: leaseToken, errorCode: errorCode, errorMessage: errorMessage, retryable: retryable,
             backoffBase: configuration.retryBackoffBase, backoffMax: configuration.retryBackoffMax), in: shard).value
+        }
     }
 }

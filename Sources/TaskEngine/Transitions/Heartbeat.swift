@@ -94,7 +94,9 @@ extension TaskStore {
                 throw InputCheck.invalid("op \(op.id) must be a JSON object")
             }
         }
-        return try await perform(HeartbeatTransition(id: id, leaseMs: leaseMs, report: heartbeat), in: shard)
+        return try await TaskTracing.inSpan("task.heartbeat", taskId: id) {
+            try await perform(HeartbeatTransition(id: id, leaseMs: leaseMs, report: heartbeat), in: shard)
+        }
     }
 
     /// `50`, `12.5`: at most three decimals, as short as the number allows, never an exponent

@@ -51,6 +51,8 @@ struct NativeTasksController {
         new.priority = try body.integer("priority") ?? 0
         new.uniqueKey = try body.string("uniqueKey", maxLength: TaskLimits.nameLength.upperBound)
         new.idempotencyKey = request.headers[HTTPField.Name("Idempotency-Key")!]
+        // W3C: an invalid traceparent is ignored, not refused.
+        new.traceparent = TraceParent.parse(request.headers[HTTPField.Name("traceparent")!])
         let created = try await services.store.create(new)
         let task: TaskRecord
         if let fresh = created.task {

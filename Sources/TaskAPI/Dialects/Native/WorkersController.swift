@@ -34,6 +34,8 @@ struct WorkersController {
         var leaseToken: String
         var leaseExpiresAt: String
         var leaseSeconds: Double
+        /// The W3C traceparent stored at create; absent when none.
+        var traceparent: String?
     }
 
     @Sendable func claim(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -55,7 +57,8 @@ struct WorkersController {
             taskId: task.id, commandType: task.commandType, params: JSONValue(text: task.params),
             ops: task.ops, opStates: opStates, attempt: task.attempt, maxAttempts: task.maxAttempts,
             leaseToken: task.leaseToken, leaseExpiresAt: Timestamp.iso8601(milliseconds: task.leaseExpiresAt),
-            leaseSeconds: Double(task.lease.components.seconds) + Double(task.lease.components.attoseconds) / 1e18))
+            leaseSeconds: Double(task.lease.components.seconds) + Double(task.lease.components.attoseconds) / 1e18,
+            traceparent: task.traceparent))
     }
 
     struct HeartbeatReply: Encodable {
