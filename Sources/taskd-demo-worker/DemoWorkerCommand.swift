@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import OTel
 import ServiceLifecycle
 import TaskEngine
 import TaskWorker
@@ -51,6 +52,11 @@ struct DemoWorkerCommand: AsyncParsableCommand {
     @Option(help: "This worker's id (TASKD_WORKER_ID); default worker-<pid>-<random>.")
     var workerId: String = env("TASKD_WORKER_ID") ?? TaskWorkerConfiguration.defaultWorkerId()
 
+    @Option(name: .customLong("otel-endpoint"), help: "OTLP/HTTP endpoint for traces, as taskd's (TASKD_OTEL_ENDPOINT); unset = none.")
+    var otelEndpointFlag: String?
+
+    var otelEndpoint: String? { otelEndpointFlag ?? Self.env("TASKD_OTEL_ENDPOINT") }
+
     @Option(help: "Log level (TASKD_LOG_LEVEL).")
     var logLevel: String = env("TASKD_LOG_LEVEL") ?? "info"
 
@@ -97,8 +103,17 @@ struct DemoWorkerCommand: AsyncParsableCommand {
             "worker.id": "\(workerId)", "worker.commandTypes": "\(types.joined(separator: ","))", "worker.concurrency": "\(concurrency)",
             "redis": "\(store.redisTarget)",
         ])
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: store.connection)]
+        if let otelEndpoint {
+            // The worker library runs each attempt in its task's trace; this exports those spans.
+            var otel = OTel.Configuration.default
+            otel.serviceName = "taskd-demo-worker"
+            (otel.logs.enabled, otel.metrics.enabled) = (false, false)
+            (otel.traces.otlpExporter.endpoint, otel.traces.otlpExporter.protocol) = (otelEndpoint, .httpProtobuf)
+            services.append(.init(service: try OTel.bootstrap(configuration: otel)))
+        }
         let group = ServiceGroup(
-            configuration: .init(services: [.init(service: store.connection), .init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup)],
+            configuration: .init(services: services + [.init(service: worker, successTerminationBehavior: .gracefullyShutdownGroup)],
                                  gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }
