@@ -59,6 +59,25 @@ struct TaskdCommand: AsyncParsableCommand {
     @Option(help: "Default worker lease in seconds (TASKD_LEASE_SECONDS).")
     var leaseSeconds: Int = env("TASKD_LEASE_SECONDS").flatMap { Int($0) } ?? 30
 
+    @Option(name: .customLong("max-connections"), help: "Most open HTTP connections; past it a new one is answered 503 and closed (TASKD_MAX_CONNECTIONS). Default: 10000, or what the open-file limit allows when that is less.")
+    var maxConnectionsFlag: Int?
+
+    var maxConnections: Int? { maxConnectionsFlag ?? Self.env("TASKD_MAX_CONNECTIONS").flatMap { Int($0) } }
+
+    @Option(help: "Seconds a connection may wait without a complete request head, after opening or after its last response, before it is closed (TASKD_IDLE_TIMEOUT_SECONDS). Streams being answered are never idle.")
+    var idleTimeoutSeconds: Int = env("TASKD_IDLE_TIMEOUT_SECONDS").flatMap { Int($0) } ?? 30
+
+    @Option(help: "Seconds a request body may take to arrive after its head; later is a 408 (TASKD_REQUEST_TIMEOUT_SECONDS).")
+    var requestTimeoutSeconds: Int = env("TASKD_REQUEST_TIMEOUT_SECONDS").flatMap { Int($0) } ?? 30
+
+    /// The connection limits: the configured ones, checked against the open-file limit.
+    var connectionLimits: ConnectionLimits {
+        let ceiling = ConnectionLimits.openFileCeiling()
+        let limit = maxConnections ?? min(ConnectionLimits.defaultMaxConnections, ceiling ?? ConnectionLimits.defaultMaxConnections)
+        return ConnectionLimits(maxConnections: limit, idleTimeout: .seconds(idleTimeoutSeconds),
+                                requestReadTimeout: .seconds(requestTimeoutSeconds))
+    }
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (TASKD_LOG_LEVEL).")
     var logLevel: String = env("TASKD_LOG_LEVEL") ?? "info"
 
@@ -94,6 +113,14 @@ struct TaskdCommand: AsyncParsableCommand {
         }
         guard (0...16).contains(waitReplicas) else { throw ValidationError("--wait-replicas must be 0–16, got \(waitReplicas)") }
         guard (1...2000).contains(waitTimeoutMs) else { throw ValidationError("--wait-timeout-ms must be 1–2000, got \(waitTimeoutMs)") }
+        if let maxConnections {
+            guard maxConnections >= 1 else { throw ValidationError("--max-connections must be at least 1, got \(maxConnections)") }
+            if let ceiling = ConnectionLimits.openFileCeiling(), maxConnections > ceiling {
+                throw ValidationError("--max-connections \(maxConnections) needs an open-file limit (ulimit -n) of at least \(maxConnections + ConnectionLimits.reservedDescriptors + ConnectionLimits.refusalMargin); this process may open \(ceiling + ConnectionLimits.reservedDescriptors + ConnectionLimits.refusalMargin) files")
+            }
+        }
+        guard (1...3600).contains(idleTimeoutSeconds) else { throw ValidationError("--idle-timeout-seconds must be 1–3600, got \(idleTimeoutSeconds)") }
+        guard (1...3600).contains(requestTimeoutSeconds) else { throw ValidationError("--request-timeout-seconds must be 1–3600, got \(requestTimeoutSeconds)") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level \(logLevel) is not a log level") }
     }
 
@@ -123,10 +150,11 @@ struct TaskdCommand: AsyncParsableCommand {
         let bootstrap = BootstrapService(store: store, keys: keys, admin: admin, logger: logger)
         let hub = TaskChangeHub(store: store, logger: logger)
         let app = buildApplication(
-            host: host, port: port, store: store, keys: keys, hub: hub, services: [redis, bootstrap, hub] + store.services, logger: logger)
+            host: host, port: port, store: store, keys: keys, hub: hub, services: [redis, bootstrap, hub] + store.services,
+            limits: connectionLimits, logger: logger)
         logger.info("taskd starting", metadata: [
             "http.address": "\(host):\(port)", "redis": "\(redisConfiguration.targetDescription)", "taskd.prefix": "\(prefix)",
-            "taskd.shards": "\(shards)",
+            "taskd.shards": "\(shards)", "http.max_connections": "\(connectionLimits.maxConnections)",
         ])
         try await app.runService()
     }

@@ -72,12 +72,20 @@ struct UnroutedRequestMiddleware: RouterMiddleware {
 }
 
 /// The HTTP application: the router plus the engine's services, shut down gracefully on SIGTERM.
+/// Every connection passes a `ConnectionGuard` (limits and timeouts, see `ConnectionLimits`).
 public func buildApplication(
-    host: String, port: Int, store: TaskStore, keys: APIKeyStore, hub: TaskChangeHub, services: [any Service], logger: Logger
+    host: String, port: Int, store: TaskStore, keys: APIKeyStore, hub: TaskChangeHub, services: [any Service],
+    limits: ConnectionLimits = ConnectionLimits(), logger: Logger
 ) -> some ApplicationProtocol {
-    Application(
+    let count = ConnectionCount()
+    return Application(
         router: buildRouter(store: store, keys: keys, hub: hub, logger: logger),
-        configuration: .init(address: .hostname(host, port: port), serverName: "taskd"),
+        server: .http1(configuration: .init(
+            additionalChannelHandlers: [ConnectionGuard(count: count, limits: limits)],
+            idleTimeout: .nanoseconds(limits.idleTimeout.nanoseconds))),
+        configuration: .init(
+            address: .hostname(host, port: port), serverName: "taskd",
+            availableConnectionsDelegate: .maximum(limits.maxConnections + ConnectionLimits.refusalMargin, logger: logger)),
         services: services,
         logger: logger)
 }

@@ -8,37 +8,6 @@ import Testing
 /// Three taskd processes on one Redis: create on one, claim on another, heartbeat on the third,
 /// and every replica reads the same task at every step.
 @Suite(.tags(.processes)) struct ReplicaTests {
-    final class TaskdProcess: @unchecked Sendable {
-        let port: Int
-        private let process = Process()
-
-        init(binary: String, redisURL: String, prefix: String, admin: (String, String)) throws {
-            port = try RedisServerProcess.freePort()
-            process.executableURL = URL(fileURLWithPath: binary)
-            var environment = ProcessInfo.processInfo.environment
-            environment["TASKD_REDIS_URL"] = redisURL
-            environment["TASKD_PORT"] = String(port)
-            environment["TASKD_PREFIX"] = prefix
-            environment["TASKD_ADMIN_KEY"] = admin.0
-            environment["TASKD_ADMIN_SECRET"] = admin.1
-            environment["TASKD_LOG_LEVEL"] = "warning"
-            environment["TASKD_SHARDS"] = String(TestEnvironment.shards)
-            if redisURL.hasPrefix("rediss://"), let ca = TestEnvironment.testCA { environment["TASKD_REDIS_CA_FILE"] = ca }
-            process.environment = environment
-            process.standardOutput = FileHandle.nullDevice
-            try process.run()
-        }
-
-        var base: String { "http://127.0.0.1:\(port)" }
-
-        /// SIGKILL: a child of the test process inherits its blocked signal mask (SIGTERM included).
-        func stop() async {
-            guard process.isRunning else { return }
-            kill(process.processIdentifier, SIGKILL)
-            while process.isRunning { try? await Task.sleep(for: .milliseconds(10)) }
-        }
-    }
-
     struct Caller {
         let authorization: String
 
@@ -57,14 +26,10 @@ import Testing
     }
 
     @Test func threeReplicasAgree() async throws {
-        guard let binDirectory = ProcessInfo.processInfo.environment["TASKD_TEST_BIN_DIR"] else {
-            Issue.record("TASKD_TEST_BIN_DIR is not set: run the tests with ./dev test, which builds taskd")
-            return
-        }
         let admin = ("replica-admin", "replica-secret-\(UUID().uuidString.prefix(8))")
         let prefix = TestEnvironment.uniquePrefix("replicas")
         let replicas = try (0..<3).map { _ in
-            try TaskdProcess(binary: binDirectory + "/taskd", redisURL: TestEnvironment.redisURL, prefix: prefix, admin: admin)
+            try TaskdProcess(prefix: prefix, admin: admin)
         }
         let caller = Caller(authorization: "Basic " + Data("\(admin.0):\(admin.1)".utf8).base64EncodedString())
         for replica in replicas {
