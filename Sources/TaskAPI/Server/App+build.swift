@@ -34,6 +34,7 @@ public func buildRouter(store: TaskStore, keys: APIKeyStore, hub: TaskChangeHub,
             do {
                 var context = context
                 context.apiKey = try await services.authenticator.authorize(request.headers, for: endpoint.access)
+                if let refusal = RequestMediaType.refusal(request) { throw refusal }
                 return try await endpoint.handler(request, context)
             } catch {
                 let answer = APIError(error)

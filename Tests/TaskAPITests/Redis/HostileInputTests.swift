@@ -95,4 +95,37 @@ import Glibc
             #expect(all.status == .badRequest)
         }
     }
+
+    /// A cross-site form (`text/plain`, urlencoded, multipart) could create or cancel a task with a
+    /// browser's cached Basic credentials: bodies must be JSON and say so (415 otherwise), on every
+    /// POST, whether or not its route reads a body.
+    @Test func nonJSONBodiesAre415() async throws {
+        try await withAPI { client, store, credentials in
+            let task = #"{"commandType":"csrf"}"#
+            for type in ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/jsonx"] {
+                let response = try await client.execute(uri: "/v1/tasks", method: .post,
+                                                        headers: credentials.basic(.operator) + [.contentType: type], body: ByteBuffer(string: task))
+                #expect(response.status == .unsupportedMediaType, "\(type)")
+                #expect(response.json?["type"] as? String == "unsupported_media_type", "\(type)")
+            }
+            let untyped = try await client.execute(uri: "/v1/tasks", method: .post, headers: credentials.basic(.operator), body: ByteBuffer(string: task))
+            #expect(untyped.status == .unsupportedMediaType, "a body without a content type")
+            #expect(try await store.list(TaskQuery()).tasks.isEmpty, "no refused create made a task")
+
+            // A route that reads no body refuses a form too, and keeps the task as it was.
+            let created = try await store.create(NewTask(commandType: "csrf"))
+            let form = try await client.execute(uri: "/v1/crdb_tasks/\(created.id)/actions/cancel", method: .post,
+                                                headers: credentials.basic(.operator) + [.contentType: "text/plain"], body: ByteBuffer(string: "x"))
+            #expect(form.status == .unsupportedMediaType)
+            #expect(form.json?["error_code"] as? String == "unsupported_media_type", "in the route's dialect")
+            #expect(try await store.get(created.id)?.status == .queued)
+
+            // JSON with parameters or a +json type is fine; so is no body and no type.
+            let charset = try await client.execute(uri: "/v1/tasks", method: .post,
+                                                   headers: credentials.basic(.operator) + [.contentType: "Application/JSON; charset=utf-8"], body: ByteBuffer(string: task))
+            #expect(charset.status == .accepted)
+            let bare = try await client.execute(uri: "/v1/tasks/\(created.id)/actions/cancel", method: .post, headers: credentials.basic(.operator))
+            #expect(bare.status == .ok)
+        }
+    }
 }
