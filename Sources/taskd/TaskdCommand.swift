@@ -59,6 +59,23 @@ struct TaskdCommand: AsyncParsableCommand {
     @Option(help: "Default worker lease in seconds (TASKD_LEASE_SECONDS).")
     var leaseSeconds: Int = env("TASKD_LEASE_SECONDS").flatMap { Int($0) } ?? 30
 
+    @Option(name: .customLong("public-url"), help: "The URL clients reach taskd at, for links and Location headers, e.g. https://tasks.example.com (TASKD_PUBLIC_URL). Unset: the address a connection arrived at, or what a trusted proxy forwards.")
+    var publicURLFlag: String?
+
+    var publicURL: String? { publicURLFlag ?? Self.env("TASKD_PUBLIC_URL") }
+
+    @Option(name: .customLong("trusted-proxies"), help: "Proxies whose X-Forwarded-For/-Proto/-Host taskd believes: comma-separated addresses or CIDR networks, e.g. 10.0.0.0/8,::1 (TASKD_TRUSTED_PROXIES). Unset: none.")
+    var trustedProxiesFlag: String?
+
+    var trustedProxies: String? { trustedProxiesFlag ?? Self.env("TASKD_TRUSTED_PROXIES") }
+
+    /// Links and client addresses, as configured (checked in `validate`).
+    var requestOrigin: RequestOrigin {
+        RequestOrigin(publicURL: publicURL, trustedProxies: (trustedProxies ?? "").split(separator: ",").compactMap {
+            IPNetwork($0.trimmingCharacters(in: .whitespaces))
+        })
+    }
+
     @Option(name: .customLong("max-connections"), help: "Most open HTTP connections; past it a new one is answered 503 and closed (TASKD_MAX_CONNECTIONS). Default: 10000, or what the open-file limit allows when that is less.")
     var maxConnectionsFlag: Int?
 
@@ -119,6 +136,12 @@ struct TaskdCommand: AsyncParsableCommand {
                 throw ValidationError("--max-connections \(maxConnections) needs an open-file limit (ulimit -n) of at least \(maxConnections + ConnectionLimits.reservedDescriptors + ConnectionLimits.refusalMargin); this process may open \(ceiling + ConnectionLimits.reservedDescriptors + ConnectionLimits.refusalMargin) files")
             }
         }
+        if let publicURL, RequestOrigin.checkedPublicURL(publicURL) == nil {
+            throw ValidationError("TASKD_PUBLIC_URL must be an http:// or https:// URL with a host and no query, e.g. https://tasks.example.com")
+        }
+        for entry in (trustedProxies ?? "").split(separator: ",") where IPNetwork(entry.trimmingCharacters(in: .whitespaces)) == nil {
+            throw ValidationError("TASKD_TRUSTED_PROXIES: \(entry.prefix(60)) is not an IP address or CIDR network (e.g. 10.0.0.0/8)")
+        }
         guard (1...3600).contains(idleTimeoutSeconds) else { throw ValidationError("--idle-timeout-seconds must be 1–3600, got \(idleTimeoutSeconds)") }
         guard (1...3600).contains(requestTimeoutSeconds) else { throw ValidationError("--request-timeout-seconds must be 1–3600, got \(requestTimeoutSeconds)") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level \(logLevel) is not a log level") }
@@ -151,7 +174,7 @@ struct TaskdCommand: AsyncParsableCommand {
         let hub = TaskChangeHub(store: store, logger: logger)
         let app = buildApplication(
             host: host, port: port, store: store, keys: keys, hub: hub, services: [redis, bootstrap, hub] + store.services,
-            limits: connectionLimits, logger: logger)
+            limits: connectionLimits, origin: requestOrigin, logger: logger)
         logger.info("taskd starting", metadata: [
             "http.address": "\(host):\(port)", "redis": "\(redisConfiguration.targetDescription)", "taskd.prefix": "\(prefix)",
             "taskd.shards": "\(shards)", "http.max_connections": "\(connectionLimits.maxConnections)",

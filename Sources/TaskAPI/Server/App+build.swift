@@ -22,8 +22,10 @@ func allEndpoints(_ services: APIServices, hub: TaskChangeHub) -> [Endpoint] {
 }
 
 /// The router: each endpoint behind authentication and its dialect's error rendering.
-public func buildRouter(store: TaskStore, keys: APIKeyStore, hub: TaskChangeHub, logger: Logger) -> Router<AppRequestContext> {
-    let services = APIServices(store: store, keys: keys, authenticator: Authenticator(keys: keys), logger: logger)
+public func buildRouter(
+    store: TaskStore, keys: APIKeyStore, hub: TaskChangeHub, origin: RequestOrigin = RequestOrigin(), logger: Logger
+) -> Router<AppRequestContext> {
+    let services = APIServices(store: store, keys: keys, authenticator: Authenticator(keys: keys), origin: origin, logger: logger)
     let endpoints = allEndpoints(services, hub: hub)
     let router = Router(context: AppRequestContext.self)
     router.addMiddleware {
@@ -76,11 +78,11 @@ struct UnroutedRequestMiddleware: RouterMiddleware {
 /// Every connection passes a `ConnectionGuard` (limits and timeouts, see `ConnectionLimits`).
 public func buildApplication(
     host: String, port: Int, store: TaskStore, keys: APIKeyStore, hub: TaskChangeHub, services: [any Service],
-    limits: ConnectionLimits = ConnectionLimits(), logger: Logger
+    limits: ConnectionLimits = ConnectionLimits(), origin: RequestOrigin = RequestOrigin(), logger: Logger
 ) -> some ApplicationProtocol {
     let count = ConnectionCount()
     return Application(
-        router: buildRouter(store: store, keys: keys, hub: hub, logger: logger),
+        router: buildRouter(store: store, keys: keys, hub: hub, origin: origin, logger: logger),
         server: .http1(configuration: .init(
             additionalChannelHandlers: [ConnectionGuard(count: count, limits: limits)],
             idleTimeout: .nanoseconds(limits.idleTimeout.nanoseconds))),

@@ -37,7 +37,7 @@ struct WatchController {
         let initial = try await services.task(taskID)
         // Subscribe before reading the history, so nothing written in between is missed.
         let subscription = try await hub.subscribe(to: id)
-        let base = baseURL(of: request)
+        let base = services.origin.baseURL(of: request, context: context)
         let hub = self.hub
         let store = services.store
         let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache", HTTPField.Name("X-Accel-Buffering")!: "no"]
@@ -95,7 +95,7 @@ extension WatchController {
         let subscription = try await hub.subscribeToAllTasks()
         let store = services.store
         let hub = self.hub
-        let base = baseURL(of: request)
+        let base = services.origin.baseURL(of: request, context: context)
         @Sendable func wanted(_ task: TaskRecord?) -> Bool {
             guard commandType != nil || objectName != nil else { return true }
             guard let task else { return false }
