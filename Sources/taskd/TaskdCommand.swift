@@ -59,6 +59,9 @@ struct TaskdCommand: AsyncParsableCommand {
     @Option(help: "Default worker lease in seconds (TASKD_LEASE_SECONDS).")
     var leaseSeconds: Int = env("TASKD_LEASE_SECONDS").flatMap { Int($0) } ?? 30
 
+    @Option(help: "Entries the audit stream keeps, MAXLEN ~ (TASKD_AUDIT_MAXLEN); 0 = no audit stream.")
+    var auditMaxlen: Int = env("TASKD_AUDIT_MAXLEN").flatMap { Int($0) } ?? 100_000
+
     @Option(name: .customLong("public-url"), help: "The URL clients reach taskd at, for links and Location headers, e.g. https://tasks.example.com (TASKD_PUBLIC_URL). Unset: the address a connection arrived at, or what a trusted proxy forwards.")
     var publicURLFlag: String?
 
@@ -142,6 +145,9 @@ struct TaskdCommand: AsyncParsableCommand {
         for entry in (trustedProxies ?? "").split(separator: ",") where IPNetwork(entry.trimmingCharacters(in: .whitespaces)) == nil {
             throw ValidationError("TASKD_TRUSTED_PROXIES: \(entry.prefix(60)) is not an IP address or CIDR network (e.g. 10.0.0.0/8)")
         }
+        guard auditMaxlen == 0 || (1000...100_000_000).contains(auditMaxlen) else {
+            throw ValidationError("--audit-maxlen must be 0 (no audit stream) or 1000–100000000, got \(auditMaxlen)")
+        }
         guard (1...3600).contains(idleTimeoutSeconds) else { throw ValidationError("--idle-timeout-seconds must be 1–3600, got \(idleTimeoutSeconds)") }
         guard (1...3600).contains(requestTimeoutSeconds) else { throw ValidationError("--request-timeout-seconds must be 1–3600, got \(requestTimeoutSeconds)") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level \(logLevel) is not a log level") }
@@ -163,10 +169,11 @@ struct TaskdCommand: AsyncParsableCommand {
             redisConfiguration.tls?.caFile = redisCAFile
         }
         let redis = try RedisClient(configuration: redisConfiguration, logger: logger)
-        let engineConfiguration = TaskEngineConfiguration(
+        var engineConfiguration = TaskEngineConfiguration(
             keyspace: try TaskKeyspace(prefix: prefix, shardCount: shards), resultTtl: resultTTL,
             leaseDuration: .seconds(leaseSeconds),
             replicaAcknowledgement: waitReplicas > 0 ? .init(replicas: waitReplicas, timeout: .milliseconds(waitTimeoutMs)) : nil)
+        engineConfiguration.auditMaxLength = auditMaxlen
         let store = try TaskStore(redis: redis, configuration: engineConfiguration, logger: logger)
         let keys = store.apiKeys
         let admin = adminKey.flatMap { key in adminSecret.map { (key, $0) } }

@@ -25,6 +25,7 @@ func withAPI<T: Sendable>(
     clock: any TaskClock = SystemClock(),
     _ testing: TestingSetup = .router,
     origin: RequestOrigin = RequestOrigin(),
+    throttleLimits: AuthThrottleLimits = AuthThrottleLimits(),
     _ body: @Sendable (any TestClientProtocol, TaskStore, TestCredentials) async throws -> T
 ) async throws -> T {
     try await withClient { redis in
@@ -38,7 +39,8 @@ func withAPI<T: Sendable>(
             credentials.byRole[role] = (key.key, secret)
         }
         let hub = TaskChangeHub(store: store, logger: TestEnvironment.logger)
-        let app = Application(router: buildRouter(store: store, keys: keys, hub: hub, origin: origin, logger: TestEnvironment.logger),
+        let app = Application(router: buildRouter(store: store, keys: keys, hub: hub, origin: origin, throttleLimits: throttleLimits,
+                                                          logger: TestEnvironment.logger),
                               configuration: .init(address: .hostname("127.0.0.1", port: 0)))
         let frozen = credentials
         return try await app.test(testing) { client in try await body(client, store, frozen) }

@@ -23,21 +23,28 @@ func allEndpoints(_ services: APIServices, hub: TaskChangeHub) -> [Endpoint] {
 
 /// The router: each endpoint behind authentication and its dialect's error rendering.
 public func buildRouter(
-    store: TaskStore, keys: APIKeyStore, hub: TaskChangeHub, origin: RequestOrigin = RequestOrigin(), logger: Logger
+    store: TaskStore, keys: APIKeyStore, hub: TaskChangeHub, origin: RequestOrigin = RequestOrigin(),
+    throttleLimits: AuthThrottleLimits = AuthThrottleLimits(), logger: Logger
 ) -> Router<AppRequestContext> {
-    let services = APIServices(store: store, keys: keys, authenticator: Authenticator(keys: keys), origin: origin, logger: logger)
+    let services = APIServices(store: store, keys: keys, authenticator: Authenticator(keys: keys, store: store, throttleLimits: throttleLimits),
+                               origin: origin, logger: logger)
     let endpoints = allEndpoints(services, hub: hub)
     let router = Router(context: AppRequestContext.self)
     router.addMiddleware {
         UnroutedRequestMiddleware(endpoints: endpoints)
     }
+    let audit = AuditTrail(log: store.audit)
     for endpoint in endpoints {
         router.on(RouterPath(endpoint.path), method: endpoint.method) { request, context in
+            var context = context
+            let source = services.origin.clientAddress(of: request, context: context)
             do {
-                var context = context
-                context.apiKey = try await services.authenticator.authorize(request.headers, for: endpoint.access)
+                context.apiKey = try await services.authenticator.authenticate(request.headers, for: endpoint.access, source: source)
+                try Authenticator.authorize(context.apiKey, for: endpoint.access)
                 if let refusal = RequestMediaType.refusal(request) { throw refusal }
-                return try await endpoint.handler(request, context)
+                let response = try await endpoint.handler(request, context)
+                audit.record(endpoint, request, context, source: source, status: response.status.code, error: "")
+                return response
             } catch {
                 let answer = APIError(error)
                 if answer.status.code >= 500 {
@@ -45,6 +52,7 @@ public func buildRouter(
                         "http.method": "\(request.method)", "http.path": "\(request.uri.path)", "error": "\(error)",
                     ])
                 }
+                audit.record(endpoint, request, context, source: source, status: answer.status.code, error: answer.code)
                 return answer.response(in: endpoint.dialect)
             }
         }
