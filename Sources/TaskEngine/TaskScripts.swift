@@ -13,6 +13,7 @@ public struct TaskScripts: Sendable {
         FailTransition.self, CancelTransition.self, AcknowledgeCancelTransition.self, DismissTransition.self,
         DeleteTransition.self, ExtendResultTTLTransition.self, ExpireLeasesTransition.self,
         PromoteDelayedTransition.self, RetentionTransition.self, ReleaseTransition.self, AuthThrottleTransition.self,
+        DeleteAPIKeyTransition.self,
     ]
 
     private let byName: [String: RedisScript]

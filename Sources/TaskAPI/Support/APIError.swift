@@ -83,6 +83,8 @@ extension APIError {
             self = APIError(.conflict, "already_exists", error.message)
         case .invalidArgument:
             self = APIError(.badRequest, "invalid_argument", error.message)
+        case .lastAdminKey:
+            self = APIError(.conflict, "last_admin_key", error.message)
         default:
             self = APIError(.internalServerError, "internal_error", "taskd failed to handle the request; it has been logged.")
         }

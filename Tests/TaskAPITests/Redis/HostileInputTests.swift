@@ -81,6 +81,28 @@ import Glibc
         }
     }
 
+    /// Two replicas deleting the last two admin keys at the same moment: one wins, one key stays.
+    @Test func concurrentDeletesKeepOneAdmin() async throws {
+        try await withAPI { _, store, credentials in
+            func deleting(_ id: String) async -> Result<Bool, any Error> {
+                do { return .success(try await store.deleteAPIKey(id)) } catch { return .failure(error) }
+            }
+            var survivor = try #require(credentials.byRole[.admin]?.key)
+            for round in 0..<10 {
+                let other = try await store.apiKeys.create(role: .admin, name: "admin \(round)").key.key
+                async let a = deleting(survivor)
+                async let b = deleting(other)
+                let outcomes = await [a, b]
+                let deleted = outcomes.filter { (try? $0.get()) == true }.count
+                let refused = outcomes.filter { if case .failure(let error as TaskEngineError) = $0 { error.code == .lastAdminKey } else { false } }.count
+                #expect(deleted == 1 && refused == 1, "round \(round): \(outcomes)")
+                let admins = try await store.apiKeys.list().filter { $0.role == .admin }
+                #expect(admins.count == 1, "round \(round)")
+                survivor = try #require(admins.first?.key)
+            }
+        }
+    }
+
     /// `Last-Event-ID` at the largest stream id is a 400, not a 200 and a dropped stream.
     @Test func largestLastEventIDIsRefused() async throws {
         try await withAPI { client, store, credentials in
