@@ -34,7 +34,8 @@ public final class FeedSubscription<Item: Sendable>: Sendable {
         return true
     }
 
-    func end(_ why: String?) {
+    /// Ends the stream now, with `why` as its ``endReason`` (unless it already had one).
+    public func end(_ why: String?) {
         reason.withLock { if $0 == nil { $0 = why } }
         continuation.finish()
     }

@@ -56,6 +56,20 @@ public final class TaskdProcess: @unchecked Sendable {
         return (user + system) / ticks
     }
 
+    /// Sends SIGTERM and waits for the exit, at most `timeout`; the time it took, or nil when it
+    /// was still running (then it is SIGKILLed). taskd's ServiceLifecycle handles SIGTERM itself
+    /// (the blocked mask it inherits does not hide it from its signal source).
+    public func terminate(timeout: Duration) async -> Duration? {
+        let started = ContinuousClock.now
+        kill(process.processIdentifier, SIGTERM)
+        while process.isRunning, ContinuousClock.now - started < timeout { try? await Task.sleep(for: .milliseconds(20)) }
+        guard !process.isRunning else {
+            await stop()
+            return nil
+        }
+        return ContinuousClock.now - started
+    }
+
     /// SIGKILL: a child of the test process inherits its blocked signal mask (SIGTERM included).
     public func stop() async {
         guard process.isRunning else { return }

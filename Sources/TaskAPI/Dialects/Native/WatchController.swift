@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import ServiceLifecycle
 import Synchronization
 import TaskEngine
 import TaskEvents
@@ -53,16 +54,24 @@ struct WatchController {
                 try await writer.finish(nil)
                 return
             }
-            for await item in subscription.stream {
-                switch item {
-                case .keepAlive:
-                    try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
-                case .events(let events, let task):
-                    if try await SSE.send(events, task: task ?? initial, after: &sent, baseURL: base, to: &writer) {
-                        try await writer.finish(nil)
-                        return
+            // Graceful shutdown ends the stream (an `error` event, then the end): the server waits for
+            // every request to finish, and a watch would otherwise keep taskd up for ever.
+            let finished = try await withGracefulShutdownHandler {
+                for await item in subscription.stream {
+                    switch item {
+                    case .keepAlive:
+                        try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
+                    case .events(let events, let task):
+                        if try await SSE.send(events, task: task ?? initial, after: &sent, baseURL: base, to: &writer) { return true }
                     }
                 }
+                return false
+            } onGracefulShutdown: {
+                subscription.end("taskd is shutting down")
+            }
+            if finished {
+                try await writer.finish(nil)
+                return
             }
             if let reason = subscription.endReason {
                 try await writer.write(SSE.frame(id: nil, event: "error", data: #"{"description":"\#(reason)"}"#))
@@ -123,15 +132,21 @@ extension WatchController {
                     position = page.positions
                 }
             }
-            for await item in subscription.stream {
-                switch item {
-                case .keepAlive:
-                    try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
-                case .events(let items):
-                    for item in items {
-                        try await SSE.sendShardEvent(item.event, shard: item.shard, task: item.task, wanted: wanted, sent: &sent, baseURL: base, to: &writer)
+            // Graceful shutdown ends the stream (an `error` event, then the end): the server waits for
+            // every request to finish, and a watch would otherwise keep taskd up for ever.
+            try await withGracefulShutdownHandler {
+                for await item in subscription.stream {
+                    switch item {
+                    case .keepAlive:
+                        try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
+                    case .events(let items):
+                        for item in items {
+                            try await SSE.sendShardEvent(item.event, shard: item.shard, task: item.task, wanted: wanted, sent: &sent, baseURL: base, to: &writer)
+                        }
                     }
                 }
+            } onGracefulShutdown: {
+                subscription.end("taskd is shutting down")
             }
             if let reason = subscription.endReason {
                 try await writer.write(SSE.frame(id: nil, event: "error", data: #"{"description":"\#(reason)"}"#))

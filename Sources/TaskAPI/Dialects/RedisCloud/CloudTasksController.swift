@@ -1,5 +1,6 @@
 import HTTPTypes
 import Hummingbird
+import ServiceLifecycle
 import TaskEngine
 import TaskEvents
 
@@ -59,13 +60,20 @@ struct CloudTasksController {
         let wait = try Self.preferredWait(request.headers[HTTPField.Name("Prefer")!])
         guard !known.isEmpty, let wait else { return try await answer(id, request: request, context: context, known: known) }
         let deadline = ContinuousClock.now + .seconds(wait)
+        // Graceful shutdown answers a waiting poll at once with what the task is now.
+        return try await cancelWhenGracefulShutdown {
+            try await self.poll(id, request: request, context: context, known: known, until: deadline)
+        }
+    }
+
+    private func poll(_ id: TaskID, request: Request, context: AppRequestContext, known: [String], until deadline: ContinuousClock.Instant) async throws -> Response {
         while true {
             // Subscribe before reading, so a change in between still wakes the wait.
             let subscription = try await hub.subscribe(to: id.text)
             defer { hub.unsubscribe(subscription, from: id.text) }
             let response = try await answer(id, request: request, context: context, known: known)
             let remaining = deadline - ContinuousClock.now
-            guard response.status == .notModified, remaining > .zero else { return response }
+            guard response.status == .notModified, remaining > .zero, !Task.isCancelled else { return response }
             _ = await hub.waitForEvents(on: subscription, timeout: remaining)
         }
     }
