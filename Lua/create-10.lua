@@ -44,6 +44,7 @@ Returns
   {5, holderId}       DUPLICATE_UNIQUE: an unfinished task holds uniqueKey
   {6, id}             ALREADY_EXISTS: a task with this id exists
   {7, argument}       BAD_ARGUMENT
+  {9, opCount}        TOO_MANY_OPS: more op ids than a task may have (include/opLimit), nothing written
 Events
   created (status queued) on the task stream and the shard stream
 ]]
@@ -56,6 +57,7 @@ Events
 -- @include "maxAttemptsOf"
 -- @include "resultTtlOf"
 -- @include "emitEvent"
+-- @include "opLimit"
 
 -- Op fields are written in batches of this many, so no unpack() holds an unbounded list.
 local OP_BATCH = 256
@@ -100,6 +102,7 @@ if not taskMaxLen then return {7, shardMaxLen} end
 local shard = string.sub(KEYS[10], 1, -7)
 if KEYS[1] ~= taskKey(shard, id) then return {7, 'KEYS[1]'} end
 if KEYS[3] ~= queueKey(shard, commandType) then return {7, 'KEYS[3]'} end
+if argc - FIRST_OP + 1 > MAX_OPS then return {9, string.format('%d', argc - FIRST_OP + 1)} end
 if argc >= FIRST_OP then
   local seen = {}
   for i = FIRST_OP, argc do

@@ -49,6 +49,8 @@ Returns
   {3, status}         STALE_LEASE: token does not match (the task was re-queued, finished or re-claimed)
   {2, status}         WRONG_STATUS
   {7, argument}       BAD_ARGUMENT
+  {9, opCount}        TOO_MANY_OPS: the new op ids would give the task opCount ops, more than a task
+                      may have (include/opLimit); nothing written
 Events
   status (reason heartbeat) when the status changed to running, else progress;
   both carry state when it changed
@@ -61,6 +63,7 @@ Events
 -- @include "emitEvent"
 -- @include "nextVersion"
 -- @include "progressOf"
+-- @include "opLimit"
 
 -- Ops are read and written in batches of this many, so no unpack() holds an unbounded list.
 local OP_BATCH = 256
@@ -210,7 +213,12 @@ else
         end
       end
     end
-    if newIds ~= opIds then write[n + 1], write[n + 2], n = 'opIds', newIds, n + 2 end
+    if newIds ~= opIds then
+      -- Checked before the first write below, so a refused heartbeat leaves the task as it was.
+      local total = opCount(newIds)
+      if total > MAX_OPS then return {9, string.format('%d', total)} end
+      write[n + 1], write[n + 2], n = 'opIds', newIds, n + 2
+    end
   end
   if changed then
     version, versionText = nextVersion(f[3])

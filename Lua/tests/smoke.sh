@@ -407,6 +407,22 @@ print(len(keys), keys[0], keys[-1], "ok" if ok else "mismatch")')"
 create t34 many "" "" "" 0 1 "" 600 $(seq -f 'c%g' 1 600) >/dev/null
 expect "create with 600 op ids" "600|{}|{}" "$(field t34 opIds | wc -w)|$(field t34 op:c1)|$(field t34 op:c600)"
 
+echo "== a task has at most 1,024 ops (include/opLimit)"
+refused "create with 1,025 op ids" "9|1025" create t60 cap "" "" "" 0 1 "" 600 $(seq -f 'o%g' 1 1025)
+expect "create with 1,024 op ids" "0|t60|0" "$(create t60 cap "" "" "" 0 1 "" 600 $(seq -f 'o%g' 1 1024))"
+claim cap w1 tok60 30000 >/dev/null
+refused "a heartbeat adding a 1,025th op" "9|1025" heartbeat t60 tok60 30000 10 "" "" "" o1 '{}' extra '{}'
+expect "a heartbeat on the existing ops" "0|running" "$(heartbeat t60 tok60 30000 10 "" "" "" o1 '{}' o1024 '{}' | cut -d'|' -f1-2)"
+create t61 cap "" "" "" 0 1 "" 600 $(seq -f 'p%g' 1 1000) >/dev/null
+claim cap w1 tok61 30000 >/dev/null
+# shellcheck disable=SC2046
+refused "a heartbeat adding 25 new ops to 1,000" "9|1025" heartbeat t61 tok61 30000 10 "" "" "" \
+  $(for i in $(seq 1 25); do printf 'q%d {} ' "$i"; done)
+# shellcheck disable=SC2046
+expect "a heartbeat adding 24 new ops to 1,000" "0|running" "$(heartbeat t61 tok61 30000 10 "" "" "" \
+  $(for i in $(seq 1 24); do printf 'q%d {} ' "$i"; done) | cut -d'|' -f1-2)"
+expect "t61 has 1,024 ops" "1024" "$(field t61 opIds | wc -w)"
+
 echo "== task stream trimming starts only once version exceeds taskEventsMaxLen"
 R CONFIG SET stream-node-max-entries 5 >/dev/null
 AT=$NOW

@@ -32,6 +32,10 @@ struct ScriptReply {
             throw TaskEngineError(.alreadyExists, "a task with id \(detail) exists already", taskId: detail)
         case 7:
             throw TaskEngineError(.unexpectedReply, "script \(script) refused its argument \(detail): a bug in taskd's call", taskId: taskId)
+        case 10:
+            throw TaskEngineError(.lastAdminKey, "this is the last admin key; create another admin key first, or nobody could manage keys until taskd restarts with TASKD_ADMIN_KEY")
+        case 9:
+            throw TaskEngineError(.invalidArgument, "\(task) would have \(detail) ops; a task has at most \(TaskLimits.opsCount.upperBound)", taskId: taskId)
         default:
             throw TaskEngineError(.unexpectedReply, "script \(script) answered code \(code): \(reply)", taskId: taskId)
         }

@@ -25,6 +25,8 @@ public struct TaskEngineConfiguration: Sendable {
     /// too. Off by default: replication is asynchronous, and `WAIT` holds the pooled connection for
     /// up to the timeout when replicas lag or are down.
     public var replicaAcknowledgement: ReplicaAcknowledgement?
+    /// `MAXLEN ~` of the audit stream (``AuditLog``); 0 = no audit stream.
+    public var auditMaxLength: Int = 100_000
 
     public struct ReplicaAcknowledgement: Sendable {
         public var replicas: Int
@@ -75,6 +77,9 @@ public struct TaskEngineConfiguration: Sendable {
             guard (1...16).contains(ack.replicas), ack.timeout > .zero, ack.timeout <= .seconds(2) else {
                 throw TaskEngineError(.invalidConfiguration, "replica acknowledgement needs 1–16 replicas and a timeout of 1 ms – 2 s, got \(ack.replicas) and \(ack.timeout)")
             }
+        }
+        guard auditMaxLength == 0 || (1000...100_000_000).contains(auditMaxLength) else {
+            throw TaskEngineError(.invalidConfiguration, "the audit stream's length must be 0 (off) or 1000 – 100000000, got \(auditMaxLength)")
         }
         guard taskEventsMaxLen >= 10, shardEventsMaxLen >= 100 else {
             throw TaskEngineError(.invalidConfiguration, "event streams must keep at least 10 (task) and 100 (shard) entries")

@@ -4,7 +4,7 @@ public struct TaskEngineError: Error, Sendable, CustomStringConvertible {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         fileprivate enum Base: String, Sendable {
             case notFound, wrongStatus, staleLease, notCancellable, duplicateUnique, alreadyExists
-            case invalidArgument, invalidConfiguration, unexpectedReply
+            case invalidArgument, invalidConfiguration, unexpectedReply, lastAdminKey
         }
         fileprivate let base: Base
 
@@ -16,6 +16,8 @@ public struct TaskEngineError: Error, Sendable, CustomStringConvertible {
         public static let staleLease = Code(base: .staleLease)
         /// The worker declared its commit phase; cancel needs `force` (406).
         public static let notCancellable = Code(base: .notCancellable)
+        /// The API key is the only admin key: deleting it would lock everyone out (409).
+        public static let lastAdminKey = Code(base: .lastAdminKey)
         /// An unfinished task already holds the uniqueKey (409; `taskId` names it).
         public static let duplicateUnique = Code(base: .duplicateUnique)
         /// A task with this id exists already (409).

@@ -12,7 +12,8 @@ public struct TaskScripts: Sendable {
         CreateTransition.self, ClaimTransition.self, HeartbeatTransition.self, CompleteTransition.self,
         FailTransition.self, CancelTransition.self, AcknowledgeCancelTransition.self, DismissTransition.self,
         DeleteTransition.self, ExtendResultTTLTransition.self, ExpireLeasesTransition.self,
-        PromoteDelayedTransition.self, RetentionTransition.self, ReleaseTransition.self,
+        PromoteDelayedTransition.self, RetentionTransition.self, ReleaseTransition.self, AuthThrottleTransition.self,
+        DeleteAPIKeyTransition.self,
     ]
 
     private let byName: [String: RedisScript]

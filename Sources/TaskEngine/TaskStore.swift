@@ -16,6 +16,8 @@ public final class TaskStore: Sendable {
     public let scripts: TaskScripts
     /// The API keys, in the same Redis under the same prefix.
     public let apiKeys: APIKeyStore
+    /// The audit stream (``AuditLog``).
+    public let audit: AuditLog
     let clock: any TaskClock
     let logger: Logger
     /// Rung whenever a task may have become ready to claim; see ``ReadyTaskWatcher``.
@@ -34,6 +36,7 @@ public final class TaskStore: Sendable {
         self.redis = redis
         self.scripts = try scripts ?? TaskScripts()
         self.apiKeys = APIKeyStore(redis: redis, keyspace: configuration.keyspace)
+        self.audit = AuditLog(redis: redis, keyspace: configuration.keyspace, maxLength: configuration.auditMaxLength, logger: logger)
         self.clock = clock
         self.logger = logger
     }

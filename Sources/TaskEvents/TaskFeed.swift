@@ -38,7 +38,8 @@ public final class FeedSubscription<Item: Sendable>: Sendable {
 
     deinit { end(nil) }
 
-    func end(_ why: String?) {
+    /// Ends the stream now, with `why` as its ``endReason`` (unless it already had one).
+    public func end(_ why: String?) {
         let first = reason.withLock { reason -> Bool in
             if reason.why == nil { reason.why = why }
             defer { reason.ended = true }

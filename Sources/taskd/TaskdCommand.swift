@@ -61,6 +61,45 @@ struct TaskdCommand: AsyncParsableCommand {
     @Option(help: "Default worker lease in seconds (TASKD_LEASE_SECONDS).")
     var leaseSeconds: Int = env("TASKD_LEASE_SECONDS").flatMap { Int($0) } ?? 30
 
+    @Option(help: "Entries the audit stream keeps, MAXLEN ~ (TASKD_AUDIT_MAXLEN); 0 = no audit stream.")
+    var auditMaxlen: Int = env("TASKD_AUDIT_MAXLEN").flatMap { Int($0) } ?? 100_000
+
+    @Option(name: .customLong("public-url"), help: "The URL clients reach taskd at, for links and Location headers, e.g. https://tasks.example.com (TASKD_PUBLIC_URL). Unset: the address a connection arrived at, or what a trusted proxy forwards.")
+    var publicURLFlag: String?
+
+    var publicURL: String? { publicURLFlag ?? Self.env("TASKD_PUBLIC_URL") }
+
+    @Option(name: .customLong("trusted-proxies"), help: "Proxies whose X-Forwarded-For/-Proto/-Host taskd believes: comma-separated addresses or CIDR networks, e.g. 10.0.0.0/8,::1 (TASKD_TRUSTED_PROXIES). Unset: none.")
+    var trustedProxiesFlag: String?
+
+    var trustedProxies: String? { trustedProxiesFlag ?? Self.env("TASKD_TRUSTED_PROXIES") }
+
+    /// Links and client addresses, as configured (checked in `validate`).
+    var requestOrigin: RequestOrigin {
+        RequestOrigin(publicURL: publicURL, trustedProxies: (trustedProxies ?? "").split(separator: ",").compactMap {
+            IPNetwork($0.trimmingCharacters(in: .whitespaces))
+        })
+    }
+
+    @Option(name: .customLong("max-connections"), help: "Most open HTTP connections; past it a new one is answered 503 and closed (TASKD_MAX_CONNECTIONS). Default: 10000, or what the open-file limit allows when that is less.")
+    var maxConnectionsFlag: Int?
+
+    var maxConnections: Int? { maxConnectionsFlag ?? Self.env("TASKD_MAX_CONNECTIONS").flatMap { Int($0) } }
+
+    @Option(help: "Seconds a connection may wait without a complete request head, after opening or after its last response, before it is closed (TASKD_IDLE_TIMEOUT_SECONDS). Streams being answered are never idle.")
+    var idleTimeoutSeconds: Int = env("TASKD_IDLE_TIMEOUT_SECONDS").flatMap { Int($0) } ?? 30
+
+    @Option(help: "Seconds a request body may take to arrive after its head; later is a 408 (TASKD_REQUEST_TIMEOUT_SECONDS).")
+    var requestTimeoutSeconds: Int = env("TASKD_REQUEST_TIMEOUT_SECONDS").flatMap { Int($0) } ?? 30
+
+    /// The connection limits: the configured ones, checked against the open-file limit.
+    var connectionLimits: ConnectionLimits {
+        let ceiling = ConnectionLimits.openFileCeiling()
+        let limit = maxConnections ?? min(ConnectionLimits.defaultMaxConnections, ceiling ?? ConnectionLimits.defaultMaxConnections)
+        return ConnectionLimits(maxConnections: limit, idleTimeout: .seconds(idleTimeoutSeconds),
+                                requestReadTimeout: .seconds(requestTimeoutSeconds))
+    }
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (TASKD_LOG_LEVEL).")
     var logLevel: String = env("TASKD_LOG_LEVEL") ?? "info"
 
@@ -116,6 +155,23 @@ struct TaskdCommand: AsyncParsableCommand {
         }
         guard (0...16).contains(waitReplicas) else { throw ValidationError("--wait-replicas must be 0–16, got \(waitReplicas)") }
         guard (1...2000).contains(waitTimeoutMs) else { throw ValidationError("--wait-timeout-ms must be 1–2000, got \(waitTimeoutMs)") }
+        if let maxConnections {
+            guard maxConnections >= 1 else { throw ValidationError("--max-connections must be at least 1, got \(maxConnections)") }
+            if let ceiling = ConnectionLimits.openFileCeiling(), maxConnections > ceiling {
+                throw ValidationError("--max-connections \(maxConnections) needs an open-file limit (ulimit -n) of at least \(maxConnections + ConnectionLimits.reservedDescriptors + ConnectionLimits.refusalMargin); this process may open \(ceiling + ConnectionLimits.reservedDescriptors + ConnectionLimits.refusalMargin) files")
+            }
+        }
+        if let publicURL, RequestOrigin.checkedPublicURL(publicURL) == nil {
+            throw ValidationError("TASKD_PUBLIC_URL must be an http:// or https:// URL with a host and no query, e.g. https://tasks.example.com")
+        }
+        for entry in (trustedProxies ?? "").split(separator: ",") where IPNetwork(entry.trimmingCharacters(in: .whitespaces)) == nil {
+            throw ValidationError("TASKD_TRUSTED_PROXIES: \(entry.prefix(60)) is not an IP address or CIDR network (e.g. 10.0.0.0/8)")
+        }
+        guard auditMaxlen == 0 || (1000...100_000_000).contains(auditMaxlen) else {
+            throw ValidationError("--audit-maxlen must be 0 (no audit stream) or 1000–100000000, got \(auditMaxlen)")
+        }
+        guard (1...3600).contains(idleTimeoutSeconds) else { throw ValidationError("--idle-timeout-seconds must be 1–3600, got \(idleTimeoutSeconds)") }
+        guard (1...3600).contains(requestTimeoutSeconds) else { throw ValidationError("--request-timeout-seconds must be 1–3600, got \(requestTimeoutSeconds)") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level \(logLevel) is not a log level") }
         guard ["text", "json"].contains(logFormat) else { throw ValidationError("--log-format must be text or json, got \(logFormat)") }
         if let otelEndpoint, URL(string: otelEndpoint)?.scheme.map({ ["http", "https"].contains($0) }) != true {
@@ -167,21 +223,22 @@ struct TaskdCommand: AsyncParsableCommand {
             redisConfiguration.tls?.caFile = redisCAFile
         }
         let redis = try RedisClient(configuration: redisConfiguration, logger: logger)
-        let engineConfiguration = TaskEngineConfiguration(
+        var engineConfiguration = TaskEngineConfiguration(
             keyspace: try TaskKeyspace(prefix: prefix, shardCount: shards), resultTtl: resultTTL,
             leaseDuration: .seconds(leaseSeconds),
             replicaAcknowledgement: waitReplicas > 0 ? .init(replicas: waitReplicas, timeout: .milliseconds(waitTimeoutMs)) : nil)
+        engineConfiguration.auditMaxLength = auditMaxlen
         let store = try TaskStore(redis: redis, configuration: engineConfiguration, logger: logger)
         let keys = store.apiKeys
         let admin = adminKey.flatMap { key in adminSecret.map { (key, $0) } }
         let bootstrap = BootstrapService(store: store, keys: keys, admin: admin, logger: logger)
         let hub = TaskChangeHub(store: store, logger: logger)
         let app = buildApplication(
-            host: host, port: port, store: store, keys: keys, hub: hub, services: [redis, bootstrap, hub] + store.services + telemetry, logger: logger,
-            metrics: metricsExport, tracing: otelEndpoint != nil)
+            host: host, port: port, store: store, keys: keys, hub: hub, services: [redis, bootstrap, hub] + store.services + telemetry,
+            limits: connectionLimits, origin: requestOrigin, logger: logger, metrics: metricsExport, tracing: otelEndpoint != nil)
         logger.info("taskd starting", metadata: [
             "http.address": "\(host):\(port)", "redis": "\(redisConfiguration.targetDescription)", "taskd.prefix": "\(prefix)",
-            "taskd.shards": "\(shards)",
+            "taskd.shards": "\(shards)", "http.max_connections": "\(connectionLimits.maxConnections)",
         ])
         try await app.runService()
     }

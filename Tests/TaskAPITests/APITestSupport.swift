@@ -20,9 +20,12 @@ struct TestCredentials: Sendable {
     }
 }
 
-/// Runs `body` against the router (no network) over a store on the test Redis with a fresh prefix.
+/// Runs `body` against the router (no network; `.live` for a socket) over a store on the test Redis with a fresh prefix.
 func withAPI<T: Sendable>(
     clock: any TaskClock = SystemClock(),
+    _ testing: TestingSetup = .router,
+    origin: RequestOrigin = RequestOrigin(),
+    throttleLimits: AuthThrottleLimits = AuthThrottleLimits(),
     _ body: @Sendable (any TestClientProtocol, TaskStore, TestCredentials) async throws -> T
 ) async throws -> T {
     try await withClient { redis in
@@ -35,9 +38,12 @@ func withAPI<T: Sendable>(
             let (key, secret) = try await keys.create(role: role, name: "test \(role.rawValue)")
             credentials.byRole[role] = (key.key, secret)
         }
-        let app = Application(router: buildRouter(store: store, keys: keys, hub: TaskChangeHub(store: store, logger: TestEnvironment.logger), logger: TestEnvironment.logger))
+        let hub = TaskChangeHub(store: store, logger: TestEnvironment.logger)
+        let app = Application(router: buildRouter(store: store, keys: keys, hub: hub, origin: origin, throttleLimits: throttleLimits,
+                                                          logger: TestEnvironment.logger),
+                              configuration: .init(address: .hostname("127.0.0.1", port: 0)))
         let frozen = credentials
-        return try await app.test(.router) { client in try await body(client, store, frozen) }
+        return try await app.test(testing) { client in try await body(client, store, frozen) }
     }
 }
 

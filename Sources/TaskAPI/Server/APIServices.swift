@@ -7,6 +7,7 @@ struct APIServices: Sendable {
     let store: TaskStore
     let keys: APIKeyStore
     let authenticator: Authenticator
+    var origin = RequestOrigin()
     let logger: Logger
 
     /// The task, or 404 in the route's dialect.

@@ -26,9 +26,11 @@ func allEndpoints(_ services: APIServices, hub: TaskChangeHub, metrics: MetricsE
 /// With `metrics`, `/metrics` serves them and every answer is counted; without, it answers 404.
 /// With `tracing`, every request is a span (of the caller's trace when it sends `traceparent`).
 public func buildRouter(
-    store: TaskStore, keys: APIKeyStore, hub: TaskChangeHub, logger: Logger, metrics: MetricsExport? = nil, tracing: Bool = false
+    store: TaskStore, keys: APIKeyStore, hub: TaskChangeHub, origin: RequestOrigin = RequestOrigin(),
+    throttleLimits: AuthThrottleLimits = AuthThrottleLimits(), logger: Logger, metrics: MetricsExport? = nil, tracing: Bool = false
 ) -> Router<AppRequestContext> {
-    let services = APIServices(store: store, keys: keys, authenticator: Authenticator(keys: keys), logger: logger)
+    let services = APIServices(store: store, keys: keys, authenticator: Authenticator(keys: keys, store: store, throttleLimits: throttleLimits),
+                               origin: origin, logger: logger)
     let endpoints = allEndpoints(services, hub: hub, metrics: metrics)
     let router = Router(context: AppRequestContext.self)
     router.addMiddleware {
@@ -47,12 +49,18 @@ public func buildRouter(
     router.addMiddleware {
         UnroutedRequestMiddleware(endpoints: endpoints)
     }
+    let audit = AuditTrail(log: store.audit)
     for endpoint in endpoints {
         router.on(RouterPath(endpoint.path), method: endpoint.method) { request, context in
+            var context = context
+            let source = services.origin.clientAddress(of: request, context: context)
             do {
-                var context = context
-                context.apiKey = try await services.authenticator.authorize(request.headers, for: endpoint.access)
-                return try await endpoint.handler(request, context)
+                context.apiKey = try await services.authenticator.authenticate(request.headers, for: endpoint.access, source: source)
+                try Authenticator.authorize(context.apiKey, for: endpoint.access)
+                if let refusal = RequestMediaType.refusal(request) { throw refusal }
+                let response = try await endpoint.handler(request, context)
+                audit.record(endpoint, request, context, source: source, status: response.status.code, error: "")
+                return response
             } catch {
                 let answer = APIError(error)
                 if answer.status.code >= 500 {
@@ -60,6 +68,7 @@ public func buildRouter(
                         "http.method": "\(request.method)", "http.path": "\(request.uri.path)", "error": "\(error)",
                     ])
                 }
+                audit.record(endpoint, request, context, source: source, status: answer.status.code, error: answer.code)
                 return answer.response(in: endpoint.dialect)
             }
         }
@@ -90,13 +99,21 @@ struct UnroutedRequestMiddleware: RouterMiddleware {
 }
 
 /// The HTTP application: the router plus the engine's services, shut down gracefully on SIGTERM.
+/// Every connection passes a `ConnectionGuard` (limits and timeouts, see `ConnectionLimits`).
 public func buildApplication(
-    host: String, port: Int, store: TaskStore, keys: APIKeyStore, hub: TaskChangeHub, services: [any Service], logger: Logger,
+    host: String, port: Int, store: TaskStore, keys: APIKeyStore, hub: TaskChangeHub, services: [any Service],
+    limits: ConnectionLimits = ConnectionLimits(), origin: RequestOrigin = RequestOrigin(), logger: Logger,
     metrics: MetricsExport? = nil, tracing: Bool = false
 ) -> some ApplicationProtocol {
-    Application(
-        router: buildRouter(store: store, keys: keys, hub: hub, logger: logger, metrics: metrics, tracing: tracing),
-        configuration: .init(address: .hostname(host, port: port), serverName: "taskd"),
+    let count = ConnectionCount()
+    return Application(
+        router: buildRouter(store: store, keys: keys, hub: hub, origin: origin, logger: logger, metrics: metrics, tracing: tracing),
+        server: .http1(configuration: .init(
+            additionalChannelHandlers: [ConnectionGuard(count: count, limits: limits)],
+            idleTimeout: .nanoseconds(limits.idleTimeout.nanoseconds))),
+        configuration: .init(
+            address: .hostname(host, port: port), serverName: "taskd",
+            availableConnectionsDelegate: .maximum(limits.maxConnections + ConnectionLimits.refusalMargin, logger: logger)),
         services: services,
         logger: logger)
 }

@@ -60,6 +60,9 @@ extension APIError {
             self = APIError(.serviceUnavailable, "redis_unavailable", "The task store (Redis) is not reachable right now; retry shortly.", headers: [.retryAfter: "1"])
         case let error where StoreFailure(error) != nil:
             self = APIError(.serviceUnavailable, "redis_error", "The task store (Redis) refused the request; retry shortly or ask an operator to check Redis.", headers: [.retryAfter: "1"])
+        case is CancellationError:
+            // Only graceful shutdown cancels a request's work.
+            self = APIError(.serviceUnavailable, "shutting_down", "This taskd replica is shutting down; retry on another.", headers: [.retryAfter: "1"])
         case let error as HTTPError:
             self = APIError(error.status, error.status == .notFound ? "not_found" : "http_\(error.status.code)", error.body ?? error.status.reasonPhrase)
         default:
@@ -83,6 +86,8 @@ extension APIError {
             self = APIError(.conflict, "already_exists", error.message)
         case .invalidArgument:
             self = APIError(.badRequest, "invalid_argument", error.message)
+        case .lastAdminKey:
+            self = APIError(.conflict, "last_admin_key", error.message)
         default:
             self = APIError(.internalServerError, "internal_error", "taskd failed to handle the request; it has been logged.")
         }

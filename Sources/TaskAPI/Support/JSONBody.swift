@@ -141,12 +141,3 @@ func jsonResponse<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok, h
     headers[.contentType] = "application/json"
     return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(value))))
 }
-
-/// The scheme and host the client used, for absolute links (Redis Cloud's `_links` are absolute).
-func baseURL(of request: Request) -> String {
-    let scheme = request.headers[HTTPField.Name("x-forwarded-proto")!] == "https" ? "https" : "http"
-    guard let host = request.head.authority, !host.isEmpty,
-          host.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7F && $0 != "/" })
-    else { return "" }
-    return "\(scheme)://\(host)"
-}

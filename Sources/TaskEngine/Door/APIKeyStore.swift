@@ -110,16 +110,6 @@ public struct APIKeyStore: Sendable {
         }
     }
 
-    /// Deletes a key; false when there was none.
-    public func delete(key: String) async throws -> Bool {
-        guard Self.isValidKey(key) else { return false }
-        let replies = try await redis.pipeline([
-            RedisCommand("DEL", [.string(recordKey(key))], keys: [recordKey(key)]),
-            RedisCommand("SREM", [.string(indexKey), .string(key)], keys: [indexKey]),
-        ])
-        return try replies[0].throwingServerError().int == 1
-    }
-
     static func digest(salt: String, secret: String) -> String {
         Hex.encode(Array(SHA256.hash(data: Array((salt + ":" + secret).utf8))))
     }

@@ -12,16 +12,15 @@ import Testing
     /// both answers pass `promtool check metrics` and prometheus_client's parser, and no secret or
     /// lease token shows in any log line or metric.
     @Test func metricsFollowALifecycleAndReplicasAgree() async throws {
-        guard let binary = TaskdProcess.binary else { return }
         let admin = ("obs-admin", "obs-admin-secret-\(UUID().uuidString)")
         let prefix = TestEnvironment.uniquePrefix("observability")
         let logs = URL(fileURLWithPath: TestEnvironment.stateDirectory).appendingPathComponent("observability-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
         let shared = ["TASKD_METRICS_COMMAND_TYPES": "\(Self.commandType),other_probe", "TASKD_LOG_LEVEL": "info"]
-        let first = try TaskdProcess(binary: binary, redisURL: TestEnvironment.redisURL, prefix: prefix, admin: admin,
-                                     environment: shared.merging(["TASKD_LOG_FORMAT": "json"]) { $1 }, logFile: logs.appendingPathComponent("first.log"))
-        let second = try TaskdProcess(binary: binary, redisURL: TestEnvironment.redisURL, prefix: prefix, admin: admin,
-                                      environment: shared, logFile: logs.appendingPathComponent("second.log"))
+        let first = try TaskdProcess(redisURL: TestEnvironment.redisURL, prefix: prefix, admin: admin,
+                                     settings: shared.merging(["TASKD_LOG_FORMAT": "json"]) { $1 }, logFile: logs.appendingPathComponent("first.log"))
+        let second = try TaskdProcess(redisURL: TestEnvironment.redisURL, prefix: prefix, admin: admin,
+                                      settings: shared, logFile: logs.appendingPathComponent("second.log"))
         defer { Task { await first.stop(); await second.stop() } }
         let operatorCaller = Caller(key: admin.0, secret: admin.1)
         for replica in [first, second] {
@@ -130,11 +129,10 @@ import Testing
     /// A request id from `X-Request-Id` is sanitised, bounded, echoed, and on that request's JSON log
     /// lines; without one, taskd makes one. Every JSON log line parses with the documented keys.
     @Test func requestIDsAndJSONLogs() async throws {
-        guard let binary = TaskdProcess.binary else { return }
         let admin = ("obs-log-admin", "obs-log-secret-\(UUID().uuidString)")
         let log = URL(fileURLWithPath: TestEnvironment.stateDirectory).appendingPathComponent("observability-json-\(UUID().uuidString.prefix(8)).log")
-        let replica = try TaskdProcess(binary: binary, redisURL: TestEnvironment.redisURL, prefix: TestEnvironment.uniquePrefix("obslog"),
-                                       admin: admin, environment: ["TASKD_LOG_FORMAT": "json", "TASKD_LOG_LEVEL": "info"], logFile: log)
+        let replica = try TaskdProcess(redisURL: TestEnvironment.redisURL, prefix: TestEnvironment.uniquePrefix("obslog"),
+                                       admin: admin, settings: ["TASKD_LOG_FORMAT": "json", "TASKD_LOG_LEVEL": "info"], logFile: log)
         defer { Task { await replica.stop() } }
         let caller = Caller(key: admin.0, secret: admin.1)
         let up = try await eventually(timeout: .seconds(30)) { try await caller.call("GET", replica.base + "/v1/tasks").0 == 200 }

@@ -9,11 +9,10 @@ import Testing
 /// and every replica reads the same task at every step.
 @Suite(.tags(.processes)) struct ReplicaTests {
     @Test func threeReplicasAgree() async throws {
-        guard let binary = TaskdProcess.binary else { return }
         let admin = ("replica-admin", "replica-secret-\(UUID().uuidString.prefix(8))")
         let prefix = TestEnvironment.uniquePrefix("replicas")
         let replicas = try (0..<3).map { _ in
-            try TaskdProcess(binary: binary, redisURL: TestEnvironment.redisURL, prefix: prefix, admin: admin)
+            try TaskdProcess(prefix: prefix, admin: admin)
         }
         let caller = Caller(key: admin.0, secret: admin.1)
         for replica in replicas {

@@ -57,12 +57,11 @@ import Testing
 
     /// An HTTP worker that sends on the `traceparent` of its claim.
     @Test func oneTraceFromCreateToComplete() async throws {
-        guard let binary = TaskdProcess.binary else { return }
         let receiver = try await OTLPReceiver()
         defer { receiver.stop() }
         let admin = ("trace-admin", "trace-secret-\(UUID().uuidString)")
-        let replica = try TaskdProcess(binary: binary, redisURL: TestEnvironment.redisURL, prefix: TestEnvironment.uniquePrefix("traces"), admin: admin,
-                                       environment: ["TASKD_OTEL_ENDPOINT": receiver.endpoint])
+        let replica = try TaskdProcess(redisURL: TestEnvironment.redisURL, prefix: TestEnvironment.uniquePrefix("traces"), admin: admin,
+                                       settings: ["TASKD_OTEL_ENDPOINT": receiver.endpoint])
         defer { Task { await replica.stop() } }
         let caller = Caller(key: admin.0, secret: admin.1)
         let up = try await eventually(timeout: .seconds(30)) { try await caller.call("GET", replica.base + "/v1/tasks").0 == 200 }
@@ -96,13 +95,12 @@ import Testing
     /// The worker library (the demo worker) runs the attempt in the task's trace: its claim,
     /// heartbeats and complete are spans of the trace the create came with.
     @Test func theWorkerLibraryJoinsTheTrace() async throws {
-        guard let binary = TaskdProcess.binary else { return }
         let receiver = try await OTLPReceiver()
         defer { receiver.stop() }
         let admin = ("trace-lib-admin", "trace-lib-secret-\(UUID().uuidString)")
         let prefix = TestEnvironment.uniquePrefix("tracelib")
-        let replica = try TaskdProcess(binary: binary, redisURL: TestEnvironment.redisURL, prefix: prefix, admin: admin,
-                                       environment: ["TASKD_OTEL_ENDPOINT": receiver.endpoint])
+        let replica = try TaskdProcess(redisURL: TestEnvironment.redisURL, prefix: prefix, admin: admin,
+                                       settings: ["TASKD_OTEL_ENDPOINT": receiver.endpoint])
         defer { Task { await replica.stop() } }
         let worker = try DemoWorkerProcess(prefix: prefix, settings: [
             "TASKD_OTEL_ENDPOINT": receiver.endpoint, "TASKD_DEMO_COMMAND_TYPES": "backup", "TASKD_DEMO_FAILURE_RATE": "0",

@@ -81,6 +81,28 @@ import Glibc
         }
     }
 
+    /// Two replicas deleting the last two admin keys at the same moment: one wins, one key stays.
+    @Test func concurrentDeletesKeepOneAdmin() async throws {
+        try await withAPI { _, store, credentials in
+            func deleting(_ id: String) async -> Result<Bool, any Error> {
+                do { return .success(try await store.deleteAPIKey(id)) } catch { return .failure(error) }
+            }
+            var survivor = try #require(credentials.byRole[.admin]?.key)
+            for round in 0..<10 {
+                let other = try await store.apiKeys.create(role: .admin, name: "admin \(round)").key.key
+                async let a = deleting(survivor)
+                async let b = deleting(other)
+                let outcomes = await [a, b]
+                let deleted = outcomes.filter { (try? $0.get()) == true }.count
+                let refused = outcomes.filter { if case .failure(let error as TaskEngineError) = $0 { error.code == .lastAdminKey } else { false } }.count
+                #expect(deleted == 1 && refused == 1, "round \(round): \(outcomes)")
+                let admins = try await store.apiKeys.list().filter { $0.role == .admin }
+                #expect(admins.count == 1, "round \(round)")
+                survivor = try #require(admins.first?.key)
+            }
+        }
+    }
+
     /// `Last-Event-ID` at the largest stream id is a 400, not a 200 and a dropped stream.
     @Test func largestLastEventIDIsRefused() async throws {
         try await withAPI { client, store, credentials in
@@ -93,6 +115,39 @@ import Glibc
             let all = try await client.execute(uri: "/v1/events", method: .get,
                                                headers: credentials.basic(.viewer) + [HTTPField.Name("Last-Event-ID")!: "0:" + largest])
             #expect(all.status == .badRequest)
+        }
+    }
+
+    /// A cross-site form (`text/plain`, urlencoded, multipart) could create or cancel a task with a
+    /// browser's cached Basic credentials: bodies must be JSON and say so (415 otherwise), on every
+    /// POST, whether or not its route reads a body.
+    @Test func nonJSONBodiesAre415() async throws {
+        try await withAPI { client, store, credentials in
+            let task = #"{"commandType":"csrf"}"#
+            for type in ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/jsonx"] {
+                let response = try await client.execute(uri: "/v1/tasks", method: .post,
+                                                        headers: credentials.basic(.operator) + [.contentType: type], body: ByteBuffer(string: task))
+                #expect(response.status == .unsupportedMediaType, "\(type)")
+                #expect(response.json?["type"] as? String == "unsupported_media_type", "\(type)")
+            }
+            let untyped = try await client.execute(uri: "/v1/tasks", method: .post, headers: credentials.basic(.operator), body: ByteBuffer(string: task))
+            #expect(untyped.status == .unsupportedMediaType, "a body without a content type")
+            #expect(try await store.list(TaskQuery()).tasks.isEmpty, "no refused create made a task")
+
+            // A route that reads no body refuses a form too, and keeps the task as it was.
+            let created = try await store.create(NewTask(commandType: "csrf"))
+            let form = try await client.execute(uri: "/v1/crdb_tasks/\(created.id)/actions/cancel", method: .post,
+                                                headers: credentials.basic(.operator) + [.contentType: "text/plain"], body: ByteBuffer(string: "x"))
+            #expect(form.status == .unsupportedMediaType)
+            #expect(form.json?["error_code"] as? String == "unsupported_media_type", "in the route's dialect")
+            #expect(try await store.get(created.id)?.status == .queued)
+
+            // JSON with parameters or a +json type is fine; so is no body and no type.
+            let charset = try await client.execute(uri: "/v1/tasks", method: .post,
+                                                   headers: credentials.basic(.operator) + [.contentType: "Application/JSON; charset=utf-8"], body: ByteBuffer(string: task))
+            #expect(charset.status == .accepted)
+            let bare = try await client.execute(uri: "/v1/tasks/\(created.id)/actions/cancel", method: .post, headers: credentials.basic(.operator))
+            #expect(bare.status == .ok)
         }
     }
 }

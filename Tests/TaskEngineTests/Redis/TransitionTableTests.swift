@@ -5,8 +5,8 @@ import TestSupport
 import Testing
 
 /// DESIGN.md §2 as a table: a start state built through the store, a call, and either the new
-/// status or the refusal — and for every refusal, not one byte of the shard changed (DEBUG DIGEST-KEY
-/// of every key before and after: `DUMP` and `PEXPIRETIME`, as `DEBUG` is off on a stock Redis 7).
+/// status or the refusal — and for every refusal, no key of the shard changed (`keyspaceDigest`
+/// before and after: every key's content and expiry, as `DEBUG DIGEST` is off on a stock Redis 7).
 @Suite(.tags(.redis)) struct TransitionTableTests {
     enum Start: String, CaseIterable, Sendable {
         case queued, starting, running, impacted, cancelling, commitPhase, completed, failed, cancelled, dismissed
@@ -90,7 +90,7 @@ import Testing
                 try await store.dismiss(id)
             }
             let before = try #require(try await store.get(id))
-            let digestBefore = try await digest(store)
+            let digestBefore = try await keyspaceDigest(store)
             let expected = Self.expected(start, call)
             do {
                 switch call {
@@ -107,7 +107,7 @@ import Testing
                 }
             } catch let error as TaskEngineError {
                 #expect(expected == .refused(error.code), "\(start) \(call): refused with \(error.code)")
-                #expect(try await digest(store) == digestBefore, "\(start) \(call): a refusal wrote something")
+                #expect(try await keyspaceDigest(store) == digestBefore, "\(start) \(call): a refusal wrote something")
                 return
             }
             let after = try await store.get(id)
@@ -128,26 +128,5 @@ import Testing
                 Issue.record("\(start) \(call): expected a refusal (\(code)), but it went through to \(after?.status.rawValue ?? "gone")")
             }
         }
-    }
-
-    /// `DUMP` (hex) and `PEXPIRETIME` of every key of the test's keyspace, in key order. `KEYS` runs
-    /// once per shard, on the node that owns the shard's slot (its keys route it, as in a cluster).
-    func digest(_ store: TaskStore) async throws -> [String] {
-        var keys: [String] = []
-        for shard in store.keyspace.shards {
-            let reply = try await store.redis.send(RedisCommand("KEYS", [.string(shard.base + "*")], keys: [shard.base]))
-            keys += reply.array?.compactMap(\.string) ?? []
-        }
-        keys.sort()
-        var digests: [String] = []
-        for key in keys {
-            let replies = try await store.redis.pipeline([
-                RedisCommand("DUMP", [.string(key)], keys: [key]), RedisCommand("PEXPIRETIME", [.string(key)], keys: [key]),
-            ])
-            var dump = ""
-            if case .bulkString(let bytes) = replies[0] { dump = bytes.readableBytesView.map { String($0, radix: 16) }.joined() }
-            digests.append("\(key)=\(dump) expires=\(replies[1].int ?? -3)")
-        }
-        return digests
     }
 }

@@ -54,12 +54,8 @@ struct APIKeysController {
     @Sendable func delete(_ request: Request, context: AppRequestContext) async throws -> Response {
         let key = try request.parameter("key", context)
         // Deleting the last admin key would leave no way to manage keys until a restart with
-        // TASKD_ADMIN_KEY. (Two replicas deleting the last two admins at the same moment can still race.)
-        let keys = try await services.keys.list()
-        if let target = keys.first(where: { $0.key == key }), target.role == .admin, keys.filter({ $0.role == .admin }).count == 1 {
-            throw APIError(.conflict, "last_admin_key", "\(key.prefix(128)) is the last admin key; create another admin key first, or nobody could manage keys until taskd restarts with TASKD_ADMIN_KEY.")
-        }
-        guard try await services.keys.delete(key: key) else {
+        // TASKD_ADMIN_KEY: delete-key-2 refuses it, atomically across replicas.
+        guard try await services.store.deleteAPIKey(key) else {
             throw APIError(.notFound, "apikey_not_found", "No API key \(key.prefix(128)) exists.")
         }
         services.authenticator.forget()

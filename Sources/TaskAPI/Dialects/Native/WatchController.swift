@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import ServiceLifecycle
 import Synchronization
 import TaskEngine
 import TaskEvents
@@ -37,7 +38,7 @@ struct WatchController {
         let initial = try await services.task(taskID)
         // Subscribe before reading the history, so nothing written in between is missed.
         let subscription = try await hub.subscribe(to: id)
-        let base = baseURL(of: request)
+        let base = services.origin.baseURL(of: request, context: context)
         let hub = self.hub
         let store = services.store
         let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache", HTTPField.Name("X-Accel-Buffering")!: "no"]
@@ -53,16 +54,24 @@ struct WatchController {
                 try await writer.finish(nil)
                 return
             }
-            for await item in subscription.stream {
-                switch item {
-                case .keepAlive:
-                    try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
-                case .events(let events, let task):
-                    if try await SSE.send(events, task: task ?? initial, after: &sent, baseURL: base, to: &writer) {
-                        try await writer.finish(nil)
-                        return
+            // Graceful shutdown ends the stream (an `error` event, then the end): the server waits for
+            // every request to finish, and a watch would otherwise keep taskd up for ever.
+            let finished = try await withGracefulShutdownHandler {
+                for await item in subscription.stream {
+                    switch item {
+                    case .keepAlive:
+                        try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
+                    case .events(let events, let task):
+                        if try await SSE.send(events, task: task ?? initial, after: &sent, baseURL: base, to: &writer) { return true }
                     }
                 }
+                return false
+            } onGracefulShutdown: {
+                subscription.end("taskd is shutting down")
+            }
+            if finished {
+                try await writer.finish(nil)
+                return
             }
             if let reason = subscription.endReason {
                 try await writer.write(SSE.frame(id: nil, event: "error", data: #"{"description":"\#(reason)"}"#))
@@ -95,7 +104,7 @@ extension WatchController {
         let subscription = try await hub.subscribeToAllTasks()
         let store = services.store
         let hub = self.hub
-        let base = baseURL(of: request)
+        let base = services.origin.baseURL(of: request, context: context)
         @Sendable func wanted(_ task: TaskRecord?) -> Bool {
             guard commandType != nil || objectName != nil else { return true }
             guard let task else { return false }
@@ -123,15 +132,21 @@ extension WatchController {
                     position = page.positions
                 }
             }
-            for await item in subscription.stream {
-                switch item {
-                case .keepAlive:
-                    try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
-                case .events(let items):
-                    for item in items {
-                        try await SSE.sendShardEvent(item.event, shard: item.shard, task: item.task, wanted: wanted, sent: &sent, baseURL: base, to: &writer)
+            // Graceful shutdown ends the stream (an `error` event, then the end): the server waits for
+            // every request to finish, and a watch would otherwise keep taskd up for ever.
+            try await withGracefulShutdownHandler {
+                for await item in subscription.stream {
+                    switch item {
+                    case .keepAlive:
+                        try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
+                    case .events(let items):
+                        for item in items {
+                            try await SSE.sendShardEvent(item.event, shard: item.shard, task: item.task, wanted: wanted, sent: &sent, baseURL: base, to: &writer)
+                        }
                     }
                 }
+            } onGracefulShutdown: {
+                subscription.end("taskd is shutting down")
             }
             if let reason = subscription.endReason {
                 try await writer.write(SSE.frame(id: nil, event: "error", data: #"{"description":"\#(reason)"}"#))

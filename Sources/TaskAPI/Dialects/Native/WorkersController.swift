@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import ServiceLifecycle
 import TaskEngine
 
 /// The HTTP worker protocol (DESIGN.md §4.2). Every call after the claim carries the lease token,
@@ -48,7 +49,13 @@ struct WorkersController {
             throw APIError.badRequest("invalid_field", "waitSeconds must be between 0 and \(Self.maximumWait).")
         }
         let lease = try leaseDuration(body)
-        guard let task = try await services.store.claim(workerId: workerId, commandTypes: commandTypes, lease: lease, wait: .milliseconds(Int64(wait * 1000))) else {
+        // Graceful shutdown ends a waiting claim with "nothing" (204): the engine stops waiting when
+        // cancelled, but a claim script already sent still answers, so no task is lost on the way.
+        let store = services.store
+        let claimed = try await cancelWhenGracefulShutdown {
+            try await store.claim(workerId: workerId, commandTypes: commandTypes, lease: lease, wait: .milliseconds(Int64(wait * 1000)))
+        }
+        guard let task = claimed else {
             return Response(status: .noContent)
         }
         let opStates = task.opStates.isEmpty ? nil : Dictionary(

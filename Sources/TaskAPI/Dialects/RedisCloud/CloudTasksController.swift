@@ -1,5 +1,6 @@
 import HTTPTypes
 import Hummingbird
+import ServiceLifecycle
 import TaskEngine
 import TaskEvents
 
@@ -47,7 +48,7 @@ struct CloudTasksController {
             taskQuery.kind = value
         }
         let page = try await services.store.list(taskQuery)
-        let base = baseURL(of: request)
+        let base = services.origin.baseURL(of: request, context: context)
         return try jsonResponse(NativeTaskList(tasks: page.tasks.map { NativeTaskRepresentation($0, baseURL: base) }, nextCursor: page.nextCursor))
     }
 
@@ -57,26 +58,33 @@ struct CloudTasksController {
         let id = try request.taskID(context)
         let known = request.headers[.ifNoneMatch].map(Self.entityTags) ?? []
         let wait = try Self.preferredWait(request.headers[HTTPField.Name("Prefer")!])
-        guard !known.isEmpty, let wait else { return try await answer(id, request: request, known: known) }
+        guard !known.isEmpty, let wait else { return try await answer(id, request: request, context: context, known: known) }
         let deadline = ContinuousClock.now + .seconds(wait)
+        // Graceful shutdown answers a waiting poll at once with what the task is now.
+        return try await cancelWhenGracefulShutdown {
+            try await self.poll(id, request: request, context: context, known: known, until: deadline)
+        }
+    }
+
+    private func poll(_ id: TaskID, request: Request, context: AppRequestContext, known: [String], until deadline: ContinuousClock.Instant) async throws -> Response {
         while true {
             // Subscribe before reading, so a change in between still wakes the wait.
             let subscription = try await hub.subscribe(to: id.text)
             defer { hub.unsubscribe(subscription, from: id.text) }
-            let response = try await answer(id, request: request, known: known)
+            let response = try await answer(id, request: request, context: context, known: known)
             let remaining = deadline - ContinuousClock.now
-            guard response.status == .notModified, remaining > .zero else { return response }
+            guard response.status == .notModified, remaining > .zero, !Task.isCancelled else { return response }
             _ = await hub.waitForEvents(on: subscription, timeout: remaining)
         }
     }
 
-    private func answer(_ id: TaskID, request: Request, known: [String]) async throws -> Response {
+    private func answer(_ id: TaskID, request: Request, context: AppRequestContext, known: [String]) async throws -> Response {
         let task = try await services.task(id)
         let etag = "\"\(task.version)\""
         if known.contains(etag) || known.contains("*") {
             return Response(status: .notModified, headers: [.eTag: etag])
         }
-        return try jsonResponse(NativeTaskRepresentation(task, baseURL: baseURL(of: request)), headers: [.eTag: etag])
+        return try jsonResponse(NativeTaskRepresentation(task, baseURL: services.origin.baseURL(of: request, context: context)), headers: [.eTag: etag])
     }
 
     static func entityTags(_ header: String) -> [String] {
