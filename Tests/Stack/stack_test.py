@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """The stack test: `./dev stack` (Redis with AOF, three taskd replicas, HAProxy, the demo worker,
-all from Docker/'s files), task lifecycles driven through HAProxy, one replica SIGKILLed midway.
+all from Docker/'s files), task lifecycles driven through HAProxy, one replica frozen for a second
+midway (requests in flight on it) and then SIGKILLed.
 
 Checks that
   - no acknowledged create is lost: every task whose POST /v1/tasks was answered 202 (or 200, a
@@ -11,7 +12,7 @@ Checks that
     or a client timeout fails the test;
   - HAProxy marks the dead replica DOWN, and the stack stops on SIGTERM with every process gone.
 Prints the figures: created, replayed, completed, failed, errors by kind, time until HAProxy took
-the replica out, slowest request around the kill, HAProxy's retries and redispatches.
+the replica out, slowest request around the kill, the requests HAProxy repeated.
 
 Run by `./dev test` (with TASKD_STACK_BIN_DIR set to its debug build), or alone:
   python3 Tests/Stack/stack_test.py        (./dev stack builds taskd first)
@@ -25,6 +26,7 @@ import io
 import json
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -39,13 +41,15 @@ STACK_ENV = os.path.join(STACK_DIR, "stack.env")
 
 CLIENTS = 4                   # threads creating and reading tasks through HAProxy
 PAUSE = 0.05                  # seconds between one client's lifecycles
-BEFORE_KILL = 8.0             # seconds of load before the replica is killed
+BEFORE_KILL = 7.0             # seconds of load before the replica is frozen
+FROZEN = 1.0                  # seconds it is frozen before it is killed
 AFTER_KILL = 12.0             # seconds of load after it
 STACK_START_TIMEOUT = 1800.0  # ./dev stack may have to build taskd first
 DRAIN_TIMEOUT = 180.0         # every acknowledged task terminal by then
 DOWN_TIMEOUT = 20.0           # HAProxy marks the dead replica DOWN by then (2 checks 1 s apart)
 STOP_TIMEOUT = 90.0           # the stack is gone after SIGTERM by then
 REQUEST_TIMEOUT = 30.0
+HTTPLOG = re.compile(r'\] \S+ \S+ \S+/(?P<total>\d+) (?P<status>\d{3}) \d+ \S+ \S+ \S+ \d+/\d+/\d+/\d+/(?P<retries>\+?\d+) \S+ "(?P<method>[A-Z]+) ')
 TERMINAL = {"completed", "failed", "cancelled", "dismissed"}
 COMMAND_TYPES = ["backup", "reshard", "create_db", "delete_db"]
 
@@ -221,11 +225,15 @@ def main():
         for t in threads:
             t.start()
         time.sleep(BEFORE_KILL)
+        # Frozen first, so that requests are in flight on it when it dies (they end in a reset
+        # connection, which HAProxy must repeat elsewhere), then SIGKILL, as a node lost mid-request.
         victim = "taskd2"
+        os.kill(pids[victim], signal.SIGSTOP)
+        time.sleep(FROZEN)
         os.kill(pids[victim], signal.SIGKILL)
         killed_at[0] = time.monotonic()
-        log(f"SIGKILL {victim} (pid {pids[victim]}) after {killed_at[0] - load_started:.1f} s of load, "
-            f"{len(figures.acknowledged)} tasks acknowledged so far")
+        log(f"SIGKILL {victim} (pid {pids[victim]}) after {killed_at[0] - load_started:.1f} s of load, the last {FROZEN:.0f} s "
+            f"of it frozen (SIGSTOP); {len(figures.acknowledged)} tasks acknowledged so far")
         down_after = None
         while time.monotonic() - killed_at[0] < DOWN_TIMEOUT:
             servers, _, _ = haproxy_servers(values["STACK_STATS_URL"])
@@ -267,8 +275,8 @@ def main():
                 time.sleep(1)
         drain_seconds = time.monotonic() - drain_started
 
-        around_kill = [taken for sent, taken in figures.latencies if killed_at[0] - 1 <= sent <= killed_at[0] + 5]
-        elsewhere = sorted(taken for sent, taken in figures.latencies if not killed_at[0] - 1 <= sent <= killed_at[0] + 5)
+        around_kill = [taken for sent, taken in figures.latencies if killed_at[0] - FROZEN - 1 <= sent <= killed_at[0] + 5]
+        elsewhere = sorted(taken for sent, taken in figures.latencies if not killed_at[0] - FROZEN - 1 <= sent <= killed_at[0] + 5)
         replayed = sum(1 for status in figures.acknowledged.values() if status == 200)
         log(f"load: {load_seconds:.1f} s, {CLIENTS} clients; created {len(figures.acknowledged)} "
             f"({figures.created_after_kill} after the kill; {replayed} answered 200, a replay of their Idempotency-Key), "
@@ -280,10 +288,21 @@ def main():
         log(f"HAProxy marked {victim} DOWN after {down_after:.2f} s" if down_after is not None
             else f"HAProxy did not mark {victim} DOWN within {DOWN_TIMEOUT:.0f} s")
         if around_kill:
-            log(f"creates sent from 1 s before to 5 s after the kill: {len(around_kill)}, slowest {max(around_kill) * 1000:.0f} ms; "
+            log(f"creates sent from 1 s before the freeze to 5 s after the kill: {len(around_kill)}, slowest {max(around_kill) * 1000:.0f} ms; "
                 f"elsewhere median {elsewhere[len(elsewhere) // 2] * 1000 if elsewhere else 0:.0f} ms, "
                 f"slowest {elsewhere[-1] * 1000 if elsewhere else 0:.0f} ms")
         log(f"HAProxy backend: {retries} retries, {redispatches} redispatches; servers now {servers}")
+        repeated = collections.Counter()
+        in_flight = 0
+        with open(os.path.join(STACK_DIR, "haproxy.log")) as f:
+            for line in f:
+                # httplog: … status bytes - - flags actconn/feconn/beconn/srv_conn/retries (`+N`: redispatched) … "METHOD
+                match = HTTPLOG.search(line)
+                if match and match["retries"].lstrip("+") != "0":
+                    repeated[f"{match['method']} {match['status']}"] += 1
+                    in_flight += int(match["total"]) >= 500
+        log(f"requests HAProxy sent again to another replica, by method and final status: {dict(repeated) or 'none'}; "
+            f"of them in flight on the frozen replica when it died (half a second or more before their answer): {in_flight}")
         log(f"terminal after {drain_seconds:.1f} s of draining: {dict(outcome)}; missing (404): {len(missing)}; "
             f"not terminal: {len(pending)}" + (f"; drain errors {dict(drain_errors)}" if drain_errors else ""))
 
