@@ -22,7 +22,8 @@ mkdir -p "$STATE"
 build() {
   Docker/local-base-images.sh "$ROOT/.dev/base-images"
   log "podman build (chroot isolation, release build: ~10 minutes of both cores)"
-  nice -n 19 podman build --isolation chroot --pull=never \
+  # --format docker: the OCI format has no HEALTHCHECK (podman drops it with a warning).
+  nice -n 19 podman build --isolation chroot --pull=never --format docker \
     -v /opt/swift-packages:/opt/swift-packages:ro \
     -f Docker/Dockerfile -t "$IMAGE" .
 }
