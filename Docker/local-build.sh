@@ -58,6 +58,9 @@ verify() {
   podman image inspect "$IMAGE" --format \
     'User={{.Config.User}} Cmd={{.Config.Cmd}} Entrypoint={{.Config.Entrypoint}} Healthcheck={{.Config.Healthcheck}} Size={{.Size}}' >&2
   podman image inspect "$IMAGE" --format '{{range .Config.Env}}{{println .}}{{end}}' >&2
+  if [ "$(podman image inspect "$IMAGE" --format '{{.Config.Healthcheck}}')" = "<nil>" ]; then
+    log "FAIL: the image has no HEALTHCHECK (built in the OCI format?)"; exit 1
+  fi
   MOUNTED=$(podman image mount "$IMAGE")
   log "mounted at $MOUNTED"
   ls -la "$MOUNTED/opt/taskd/bin" >&2
