@@ -84,7 +84,7 @@ struct Connection: Sendable {
 
     static func connect(host: String, port: Int, authorization: String, on group: any EventLoopGroup) async throws -> Connection {
         let channel = try await ClientBootstrap(group: group)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHTTPClientHandlers()

@@ -143,7 +143,7 @@ struct Watcher: Sendable {
     static func open(task: Int, taskId: String, replica: Int, host: String, port: Int, authorization: String,
                      expectedEvents: Int, on group: any EventLoopGroup) async throws -> Watcher {
         let channel = try await ClientBootstrap(group: group)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHTTPClientHandlers()
