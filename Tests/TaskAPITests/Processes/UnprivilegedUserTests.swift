@@ -36,7 +36,7 @@ import Testing
         try process.run()
         defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
 
-        let caller = ReplicaTests.Caller(authorization: "")
+        let caller = Caller(authorization: "")
         let ready = try await eventually(timeout: .seconds(30)) {
             try await caller.call("GET", "http://127.0.0.1:\(port)/health/ready").0 == 200
         }
