@@ -13,10 +13,10 @@ struct MetricsScrape {
     static let parserScript = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .appendingPathComponent("../Python/metrics_samples.py").standardized.path
 
-    init(_ text: String) throws {
+    init(_ text: String) async throws {
         self.text = text
         let python = try #require(ProcessInfo.processInfo.environment["TASKD_TEST_PYTHON"], "TASKD_TEST_PYTHON is not set: run the tests with ./dev test")
-        let (status, output, errors) = try Self.run(python, [Self.parserScript], input: text)
+        let (status, output, errors) = try await Self.run(python, [Self.parserScript], input: text)
         try #require(status == 0, "prometheus_client could not parse /metrics: \(errors)")
         let parsed = try #require(try JSONSerialization.jsonObject(with: output) as? [String: Any])
         families = parsed["families"] as? [String: String] ?? [:]
@@ -33,25 +33,33 @@ struct MetricsScrape {
     }
 
     /// What `promtool check metrics` says; empty when it finds nothing to complain about.
-    func promtoolProblems() throws -> String? {
-        let (status, output, errors) = try Self.run("/usr/bin/promtool", ["check", "metrics"], input: text)
+    func promtoolProblems() async throws -> String? {
+        let (status, output, errors) = try await Self.run("/usr/bin/promtool", ["check", "metrics"], input: text)
         return status == 0 ? nil : String(decoding: output, as: UTF8.self) + errors
     }
 
-    static func run(_ executable: String, _ arguments: [String], input: String) throws -> (Int32, Data, String) {
+    /// Runs a program on `input`; its output through files, its exit polled: a blocking read or
+    /// `waitUntilExit` would hold one of the test pool's threads (two on this machine), and every
+    /// other suite's timeouts run on them.
+    static func run(_ executable: String, _ arguments: [String], input: String) async throws -> (Int32, Data, String) {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("scrape-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let inputFile = directory.appendingPathComponent("in"), outputFile = directory.appendingPathComponent("out"),
+            errorFile = directory.appendingPathComponent("err")
+        try Data(input.utf8).write(to: inputFile)
+        guard FileManager.default.createFile(atPath: outputFile.path, contents: nil),
+              FileManager.default.createFile(atPath: errorFile.path, contents: nil) else { throw CocoaError(.fileWriteUnknown) }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
-        let stdin = Pipe(), stdout = Pipe(), stderr = Pipe()
-        process.standardInput = stdin
-        process.standardOutput = stdout
-        process.standardError = stderr
+        process.standardInput = try FileHandle(forReadingFrom: inputFile)
+        process.standardOutput = try FileHandle(forWritingTo: outputFile)
+        process.standardError = try FileHandle(forWritingTo: errorFile)
         try process.run()
-        stdin.fileHandleForWriting.write(Data(input.utf8))
-        try stdin.fileHandleForWriting.close()
-        let output = stdout.fileHandleForReading.readDataToEndOfFile()
-        let errors = stderr.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, output, String(decoding: errors, as: UTF8.self))
+        let deadline = ContinuousClock.now + .seconds(60)
+        while process.isRunning, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        if process.isRunning { process.terminate() }
+        return (process.terminationStatus, try Data(contentsOf: outputFile), String(decoding: try Data(contentsOf: errorFile), as: UTF8.self))
     }
 }

@@ -96,6 +96,23 @@ public final class RedisServerProcess: @unchecked Sendable {
         try? FileManager.default.removeItem(atPath: directory)
     }
 
+    /// A server on a free port, once it accepts connections (waited for without blocking a thread).
+    public static func started(arguments: [String] = []) async throws -> RedisServerProcess {
+        let server = try RedisServerProcess(arguments: arguments, waitUntilReady: false)
+        try await server.ready()
+        return server
+    }
+
+    /// Waits until the server accepts connections, polling without holding a thread of the test
+    /// pool (for a server started with `waitUntilReady: false`).
+    public func ready(timeout: Duration = .seconds(10)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while !Self.canConnect(port: port) {
+            guard ContinuousClock.now < deadline else { throw RedisClientError(.unavailable, "test redis-server on port \(port) did not start") }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
     private func waitForPort() throws {
         for _ in 0..<200 {
             if Self.canConnect(port: port) { return }

@@ -49,7 +49,7 @@ import Testing
     /// `CLIENT KILL TYPE pubsub` drops the subscriber's connection: it reconnects, subscribes again,
     /// says `.gap`, and messages flow again without the caller doing anything.
     @Test func resubscribesAfterClientKill() async throws {
-        let server = try RedisServerProcess()
+        let server = try await RedisServerProcess.started()
         let channel = TestEnvironment.uniquePrefix()
         try await withClient(url: server.url) { redis in
             try await redis.subscribe(channels: [channel]) { events in

@@ -8,7 +8,7 @@ import Testing
     /// Redis stops: calls fail fast with `unavailable`; Redis starts again on the same port: the
     /// client recovers by itself, without a restart.
     @Test func recoversWhenRedisReturns() async throws {
-        let first = try RedisServerProcess()
+        let first = try await RedisServerProcess.started()
         let port = first.port
         try await withClient(url: first.url) { redis in
             #expect(try await redis.send(.ping()) == .simpleString("PONG"))
@@ -40,7 +40,7 @@ import Testing
 
     /// Every command in flight when the connection drops fails with an error, none hangs.
     @Test func inFlightCommandsFailWhenTheServerDies() async throws {
-        let server = try RedisServerProcess()
+        let server = try await RedisServerProcess.started()
         try await withClient(url: server.url, configure: { $0.poolSize = 1 }) { redis in
             _ = try await redis.send(.ping())
             let outcomes = try await withThrowingTaskGroup(of: Bool.self) { group in

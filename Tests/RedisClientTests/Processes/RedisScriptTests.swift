@@ -34,7 +34,7 @@ import Testing
         let script = try Self.library.script("incr-by-twice-1")
         let key = TestEnvironment.uniquePrefix()
         // A private server, so flushing its script cache cannot disturb other tests.
-        let server = try RedisServerProcess()
+        let server = try await RedisServerProcess.started()
         try await withClient(url: server.url) { redis in
             #expect(try await redis.evalScript(script, keys: [key], arguments: [.integer(3)]) == 6)
             _ = try await redis.send(RedisCommand("SCRIPT", ["FLUSH"]))

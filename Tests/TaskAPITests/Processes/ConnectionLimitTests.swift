@@ -5,7 +5,8 @@ import Testing
 /// Issue 13, finding 4: silent and half-sent connections stayed open for ever; at the open-file
 /// limit every request timed out and taskd spun retrying accept. Each test runs a taskd of its own
 /// with small limits and talks to it over plain sockets, byte by byte where that is the point.
-@Suite(.tags(.processes)) struct ConnectionLimitTests {
+/// One test at a time: each starts a taskd of its own, and the flood opens 600 connections.
+@Suite(.tags(.processes), .serialized) struct ConnectionLimitTests {
     static let admin = ("limits-admin", "limits-secret-\(UUID().uuidString.prefix(8))")
     static var basic: String { "Basic " + Data("\(admin.0):\(admin.1)".utf8).base64EncodedString() }
 

@@ -6,7 +6,7 @@ import Testing
 /// with Redis gone (a replica with three watchers and a long-poll was seen running 30–60 s after
 /// SIGTERM: the server waited for streams that never end). Watchers get an `error` event saying
 /// why, so they resume elsewhere with Last-Event-ID; the long-poll is answered 204.
-@Suite(.tags(.processes)) struct GracefulShutdownTests {
+@Suite(.tags(.processes), .serialized) struct GracefulShutdownTests {
     static let admin = ("shutdown-admin", "shutdown-secret-\(UUID().uuidString.prefix(8))")
     static var basic: String { "Basic " + Data("\(admin.0):\(admin.1)".utf8).base64EncodedString() }
 
@@ -18,7 +18,7 @@ import Testing
 
     @Test(arguments: [false, true])
     func sigtermEndsStreamsAndExitsPromptly(redisGone: Bool) async throws {
-        let redis = try RedisServerProcess()
+        let redis = try await RedisServerProcess.started()
         let taskd = try TaskdProcess(redisURL: redis.url, prefix: "shutdown", admin: Self.admin)
         defer { Task { await taskd.stop(); await redis.stop() } }
         let up = try await eventually(timeout: .seconds(30)) {

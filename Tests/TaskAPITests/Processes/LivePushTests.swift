@@ -96,7 +96,7 @@ func sseEvents(_ body: ByteBuffer) -> [(id: String?, event: String, data: [Strin
     /// The pub/sub connection is killed in the middle of 1,000 updates: the watcher still gets all.
     /// On a server of its own: CLIENT KILL TYPE pubsub would hit every other suite's subscribers too.
     @Test func survivesPubSubKill() async throws {
-        let server = try RedisServerProcess()
+        let server = try await RedisServerProcess.started()
         try await withReplicas(url: server.url) { a, b, auth in
             let created = try await a.store.create(NewTask(commandType: "kill"))
             try await b.app.test(.router) { client in

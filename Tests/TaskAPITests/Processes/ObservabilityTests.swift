@@ -42,14 +42,14 @@ import Testing
             #expect(headers[.contentType] == "text/plain; version=0.0.4; charset=utf-8")
             let text = String(decoding: body, as: UTF8.self)
             outputs.append(text)
-            return try MetricsScrape(text)
+            return try await MetricsScrape(text)
         }
         let (anonymous, _) = try await Caller(authorization: "").call("GET", first.base + "/metrics")
         #expect(anonymous == 401)
 
         let before = try await scrape(first)
         let secondBefore = try await scrape(second)
-        #expect(try before.promtoolProblems() == nil)
+        #expect(try await before.promtoolProblems() == nil)
         for family in ["taskd_http_requests_total", "taskd_process_resident_memory_bytes", "taskd_process_open_fds",
                        "taskd_process_uptime_seconds", "taskd_build_info", "taskd_tasks", "taskd_redis_commands_total",
                        "taskd_redis_reconnects_total", "taskd_sse_watchers", "taskd_sse_slow_watchers_dropped_total",
@@ -101,8 +101,8 @@ import Testing
         #expect(moved(before, after, "taskd_http_requests_total", creates) == 4)
         #expect(moved(before, after, "taskd_http_requests_total", ["route": "/v1/tasks/{taskId}/complete", "method": "POST", "status_class": "2xx", "dialect": "native"]) == 1)
         #expect(!after.text.contains(done.id), "a task id in a label: routes must be templates")
-        #expect(try after.promtoolProblems() == nil)
-        #expect(try secondAfter.promtoolProblems() == nil)
+        #expect(try await after.promtoolProblems() == nil)
+        #expect(try await secondAfter.promtoolProblems() == nil)
 
         // The Redis-side figures are the same on both replicas (each read is cached for 2 s).
         let agreed = try await eventually(timeout: .seconds(10)) {

@@ -14,7 +14,7 @@ import Testing
 /// itself when Redis returns on the same port.
 @Suite(.tags(.processes)) struct RedisOutageTests {
     @Test func answers503AndRecovers() async throws {
-        let server = try RedisServerProcess()
+        let server = try await RedisServerProcess.started()
         let port = server.port
         try await withClient(url: server.url) { redis in
             let keyspace = try TaskKeyspace(prefix: TestEnvironment.uniquePrefix("outage"))

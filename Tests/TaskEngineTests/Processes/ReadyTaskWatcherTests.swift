@@ -8,7 +8,7 @@ import Testing
 /// all find work (or that has none) reads nothing, and a claim that starts waiting is still woken.
 @Suite(.tags(.processes)) struct ReadyTaskWatcherTests {
     @Test func readsOnlyWhileAClaimWaits() async throws {
-        let server = try RedisServerProcess()
+        let server = try await RedisServerProcess.started()
         try await withClient(url: server.url) { redis in
             let store = try TaskStore(redis: redis, configuration: TaskEngineConfiguration(keyspace: try TaskKeyspace(prefix: "watcher")), logger: TestEnvironment.logger)
             try await store.loadScripts()

@@ -11,7 +11,7 @@ import Testing
 /// logged once, not per attempt; when Redis returns the worker claims and completes work again.
 @Suite(.tags(.processes)) struct WorkerOutageTests {
     @Test func claimsRetryQuietlyAndRecover() async throws {
-        let first = try RedisServerProcess()
+        let first = try await RedisServerProcess.started()
         let port = first.port
         let lines = LogLines()
         var logger = Logger(label: "worker") { _ in lines }
