@@ -18,6 +18,22 @@ public struct TaskScripts: Sendable {
 
     private let byName: [String: RedisScript]
 
+    /// The bundled scripts, read, flattened and hashed once per process: every `TaskStore` without
+    /// scripts of its own shares them (a test process makes hundreds of stores at once, and reading
+    /// the folder each time held its threads for seconds).
+    private static let bundledScripts: Result<TaskScripts, TaskEngineError> = {
+        do {
+            return .success(try TaskScripts())
+        } catch let error as TaskEngineError {
+            return .failure(error)
+        } catch {
+            return .failure(TaskEngineError(.invalidConfiguration, "the bundled Lua scripts: \(error)"))
+        }
+    }()
+
+    /// The copy of `Lua/` bundled with this module (read once).
+    public static func bundled() throws -> TaskScripts { try bundledScripts.get() }
+
     /// Every script, for `SCRIPT LOAD` at start and `SCRIPT EXISTS` in readiness checks.
     public let all: [RedisScript]
 

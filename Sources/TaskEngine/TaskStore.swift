@@ -34,7 +34,7 @@ public final class TaskStore: Sendable {
     ) throws {
         self.configuration = try configuration.validated()
         self.redis = redis
-        self.scripts = try scripts ?? TaskScripts()
+        self.scripts = try scripts ?? TaskScripts.bundled()
         self.apiKeys = APIKeyStore(redis: redis, keyspace: configuration.keyspace)
         self.audit = AuditLog(redis: redis, keyspace: configuration.keyspace, maxLength: configuration.auditMaxLength, logger: logger)
         self.clock = clock
