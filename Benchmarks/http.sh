@@ -33,23 +33,10 @@ swift build -c release --product taskd >&2
 swift build -c release --product HTTPLifecycleBenchmark >&2
 BIN="$(swift build -c release --show-bin-path)"
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
-
-DIR="$STATE/bench-http" && rm -rf "$DIR" && mkdir -p "$DIR"
-PIDS=()
-cleanup() {
-  local pid
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-}
-trap cleanup EXIT
-
-REDIS_PORT=$(free_port)
-redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$DIR" --save '' --appendonly no --logfile "$DIR/redis.log" &
-REDIS_PID=$!
-PIDS+=("$REDIS_PID")
-for _ in $(seq 1 100); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
-redis-cli -p "$REDIS_PORT" ping >/dev/null || { say "redis-server did not start; see $DIR/redis.log"; exit 1; }
+# shellcheck source=Benchmarks/lib/services.sh
+source "$ROOT/Benchmarks/lib/services.sh"
+bench_dir http
+start_redis
 
 KEY="bench-admin"
 SECRET=$(openssl rand -hex 24)
