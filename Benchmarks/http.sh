@@ -6,8 +6,10 @@
 # 2. Full lifecycles (HTTPLifecycleBenchmark): create → claim → 10 heartbeats → complete by 50 workers
 #    spread over both replicas; lifecycles/s, requests/s, p50/p99 per request type.
 # For every phase: CPU of each taskd replica, Redis and the load generator (from /proc/<pid>/stat), and
-# taskd's RSS at its end. Environment: HTTP_BENCH_WORKERS (50), HTTP_BENCH_HEARTBEATS (10),
-# HTTP_BENCH_CONNECTIONS (wrk -c, 64), HTTP_BENCH_MAX_REQUESTS (lifecycle request cap, 20000000).
+# taskd's RSS at its end, and taskd's CPU per request (both replicas' user + system time over the
+# phase's requests). Environment: HTTP_BENCH_WORKERS (50), HTTP_BENCH_HEARTBEATS (10),
+# HTTP_BENCH_CONNECTIONS (wrk -c, 64), HTTP_BENCH_MAX_REQUESTS (lifecycle request cap, 20000000),
+# HTTP_BENCH_BIN_DIR (taskd and HTTPLifecycleBenchmark already built there: no build, for before/after pairs).
 set -euo pipefail
 cd "$ROOT"
 SECS=${1:-10}
@@ -28,10 +30,14 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-# One build at a time: both products in sequence.
-swift build -c release --product taskd >&2
-swift build -c release --product HTTPLifecycleBenchmark >&2
-BIN="$(swift build -c release --show-bin-path)"
+if [ -n "${HTTP_BENCH_BIN_DIR:-}" ]; then
+  BIN="$HTTP_BENCH_BIN_DIR"
+else
+  # One build at a time: both products in sequence.
+  swift build -c release --product taskd >&2
+  swift build -c release --product HTTPLifecycleBenchmark >&2
+  BIN="$(swift build -c release --show-bin-path)"
+fi
 
 # shellcheck source=Benchmarks/lib/services.sh
 source "$ROOT/Benchmarks/lib/services.sh"
@@ -72,7 +78,7 @@ now() { date +%s.%N; }
 percent() { python3 -c "print(f'{($2 - $1) / $CLK_TCK / $3 * 100:.0f}%')"; } # ticks-before ticks-after seconds
 
 # Runs a phase command while measuring CPU of Redis, both replicas and the load generator (the command itself).
-# Sets PHASE_CPU (a printable line).
+# Sets PHASE_CPU (a printable line) and PHASE_TASKD_TICKS (both replicas' CPU ticks over the phase).
 measure() {
   local before_redis before_t1 before_t2 start end load_pid load_before=0 load_after=0
   before_redis=$(cpu_ticks "$REDIS_PID"); before_t1=$(cpu_ticks "${TASKD_PIDS[0]}"); before_t2=$(cpu_ticks "${TASKD_PIDS[1]}")
@@ -88,6 +94,7 @@ measure() {
   end=$(now)
   local wall
   wall=$(python3 -c "print($end - $start)")
+  PHASE_TASKD_TICKS=$(( $(cpu_ticks "${TASKD_PIDS[0]}") - before_t1 + $(cpu_ticks "${TASKD_PIDS[1]}") - before_t2 ))
   PHASE_CPU=$(printf 'cpu: taskd-1 %s  taskd-2 %s  redis %s  load generator ≥%s  (RSS taskd-1 %s MiB, taskd-2 %s MiB)' \
     "$(percent "$before_t1" "$(cpu_ticks "${TASKD_PIDS[0]}")" "$wall")" \
     "$(percent "$before_t2" "$(cpu_ticks "${TASKD_PIDS[1]}")" "$wall")" \
@@ -102,6 +109,9 @@ wrk_ms() { # file percentile
     f = (u == "us") ? 0.001 : (u == "ms") ? 1 : (u == "s") ? 1000 : (u == "m") ? 60000 : 1; printf "%.2f", v * f }' "$1"
 }
 wrk_rps() { awk '/^Requests\/sec:/ {printf "%.0f", $2}' "$1"; }
+wrk_count() { awk '/ requests in / {print $1}' "$1"; }
+# Microseconds of taskd CPU per request: ticks requests.
+cpu_per_request() { python3 -c "print(f'{$1 / $CLK_TCK / max($2, 1) * 1e6:.0f}')"; }
 wrk_bad() { awk '/Non-2xx or 3xx responses:/ {print $NF} /Socket errors:/ {print "socket errors: " $0}' "$1" | tr '\n' ' '; }
 
 # A task to read: created on replica 1, as the wrk phase reads it from replica 1.
@@ -116,18 +126,18 @@ wrk -t1 -c"$CONNECTIONS" -d1s -H "Authorization: $AUTH" "$BASE/v1/tasks/$TASK_ID
 
 say "phase 1: wrk -t1 -c$CONNECTIONS -d${SECS}s --latency, replica 1"
 measure wrk -t1 -c"$CONNECTIONS" -d"${SECS}s" --latency "$BASE/health/live"
-cp "$DIR/phase.out" "$DIR/wrk-live.out"; CPU_LIVE=$PHASE_CPU
+cp "$DIR/phase.out" "$DIR/wrk-live.out"; CPU_LIVE=$PHASE_CPU; US_LIVE=$(cpu_per_request "$PHASE_TASKD_TICKS" "$(wrk_count "$DIR/wrk-live.out")")
 measure wrk -t1 -c"$CONNECTIONS" -d"${SECS}s" --latency -H "Authorization: $AUTH" "$BASE/v1/tasks/$TASK_ID"
-cp "$DIR/phase.out" "$DIR/wrk-get.out"; CPU_GET=$PHASE_CPU
+cp "$DIR/phase.out" "$DIR/wrk-get.out"; CPU_GET=$PHASE_CPU; US_GET=$(cpu_per_request "$PHASE_TASKD_TICKS" "$(wrk_count "$DIR/wrk-get.out")")
 
 LIVE_RPS=$(wrk_rps "$DIR/wrk-live.out"); GET_RPS=$(wrk_rps "$DIR/wrk-get.out")
 RATIO=$(python3 -c "print(f'{$GET_RPS / $LIVE_RPS:.2f}')")
 echo
 printf '%-34s %12s %9s %9s  %s\n' "route (wrk -t1 -c$CONNECTIONS, ${SECS} s)" "requests/s" "p50 ms" "p99 ms" "non-2xx"
 printf '%-34s %12s %9s %9s  %s\n' "GET /health/live (ceiling)" "$LIVE_RPS" "$(wrk_ms "$DIR/wrk-live.out" 50)" "$(wrk_ms "$DIR/wrk-live.out" 99)" "$(wrk_bad "$DIR/wrk-live.out")"
-printf '  %s\n' "$CPU_LIVE"
+printf '  %s\n  taskd CPU per request: %s µs\n' "$CPU_LIVE" "$US_LIVE"
 printf '%-34s %12s %9s %9s  %s\n' "GET /v1/tasks/{id} (Bearer)" "$GET_RPS" "$(wrk_ms "$DIR/wrk-get.out" 50)" "$(wrk_ms "$DIR/wrk-get.out" 99)" "$(wrk_bad "$DIR/wrk-get.out")"
-printf '  %s\n' "$CPU_GET"
+printf '  %s\n  taskd CPU per request: %s µs\n' "$CPU_GET" "$US_GET"
 printf 'ratio task read / ceiling: %s (goal ≥ 0.70)\n' "$RATIO"
 
 say "phase 2: $WORKERS workers, create → claim → $HEARTBEATS heartbeats → complete, both replicas, ${SECS} s"
@@ -139,6 +149,10 @@ grep -v '^RESULT' "$DIR/phase.out"
 printf '  %s\n' "$PHASE_CPU"
 LIFECYCLES=$(sed -n 's/^RESULT lifecycles_per_s=\([0-9.]*\) requests_per_s=\([0-9.]*\).*/\1/p' "$DIR/phase.out")
 REQUESTS=$(sed -n 's/^RESULT lifecycles_per_s=\([0-9.]*\) requests_per_s=\([0-9.]*\).*/\2/p' "$DIR/phase.out")
+LIFECYCLE_SECONDS=$(sed -n 's/^RESULT .* seconds=\([0-9.]*\).*/\1/p' "$DIR/phase.out")
+US_LIFECYCLE=$(cpu_per_request "$PHASE_TASKD_TICKS" "$(python3 -c "print(round($REQUESTS * $LIFECYCLE_SECONDS))")")
+printf '  taskd CPU per lifecycle request: %s µs, per /health/live request: %s µs (ratio %s, goal ≤ 1.5)\n' \
+  "$US_LIFECYCLE" "$US_LIVE" "$(python3 -c "print(f'{$US_LIFECYCLE / max($US_LIVE, 1):.2f}')")"
 echo
-printf 'SUMMARY ceiling_rps=%s read_rps=%s ratio=%s lifecycles_per_s=%s lifecycle_requests_per_s=%s\n' \
-  "$LIVE_RPS" "$GET_RPS" "$RATIO" "$LIFECYCLES" "$REQUESTS"
+printf 'SUMMARY ceiling_rps=%s read_rps=%s ratio=%s lifecycles_per_s=%s lifecycle_requests_per_s=%s cpu_us_live=%s cpu_us_read=%s cpu_us_lifecycle=%s\n' \
+  "$LIVE_RPS" "$GET_RPS" "$RATIO" "$LIFECYCLES" "$REQUESTS" "$US_LIVE" "$US_GET" "$US_LIFECYCLE"

@@ -51,10 +51,11 @@ public final class TaskStore: Sendable {
         try await redis.loadScripts(scripts.all)
     }
 
-    /// The background services: lease reaper, delayed promoter, retention janitor, and the watcher
+    /// The background services: the audit stream's last writer (first here, so a `ServiceGroup`
+    /// stops it after the others), lease reaper, delayed promoter, retention janitor, and the watcher
     /// that wakes blocked claims. Run them in a `ServiceGroup` beside the Redis client.
     public var services: [any Service] {
-        [ReadyTaskWatcher(store: self), LeaseReaper(store: self), DelayedPromoter(store: self), RetentionJanitor(store: self)]
+        [audit.flushService, ReadyTaskWatcher(store: self), LeaseReaper(store: self), DelayedPromoter(store: self), RetentionJanitor(store: self)]
     }
 
     /// The watcher that wakes blocked claims, alone: for processes that claim (workers) but leave

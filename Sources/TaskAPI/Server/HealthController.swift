@@ -14,15 +14,23 @@ struct HealthController {
         ]
     }
 
-    struct Health: Encodable {
+    struct Health: JSONWritable {
         var status: String
         /// Which Redis master serves, when it can change (Redis Sentinel).
         var redis: String?
         var problems: [String]?
+
+        func writeJSON(to json: inout JSONWriter) {
+            json.object { json in
+                json.field("status", status)
+                json.field("redis", redis)
+                json.field("problems", problems)
+            }
+        }
     }
 
     @Sendable func live(_ request: Request, context: AppRequestContext) async throws -> Response {
-        try jsonResponse(Health(status: "ok"))
+        jsonResponse(Health(status: "ok"))
     }
 
     /// Ready when Redis (every master of a cluster) answers and knows every lifecycle script.
@@ -31,15 +39,15 @@ struct HealthController {
         do {
             readiness = try await services.store.checkReadiness()
         } catch let error as StoreNotReady {
-            return try jsonResponse(Health(status: "unavailable", problems: [error.message]), status: .serviceUnavailable)
+            return jsonResponse(Health(status: "unavailable", problems: [error.message]), status: .serviceUnavailable)
         } catch {
-            return try jsonResponse(Health(status: "unavailable", problems: ["Redis is not reachable: \(APIError(error).message)"]), status: .serviceUnavailable)
+            return jsonResponse(Health(status: "unavailable", problems: ["Redis is not reachable: \(APIError(error).message)"]), status: .serviceUnavailable)
         }
         var problems = readiness.notes
         if let problem = hub.configurationProblem {
             // Serving works, but watchers only learn of changes by polling: ready, with the reason.
             problems.append(problem)
         }
-        return try jsonResponse(Health(status: "ok", redis: readiness.master, problems: problems.isEmpty ? nil : problems))
+        return jsonResponse(Health(status: "ok", redis: readiness.master, problems: problems.isEmpty ? nil : problems))
     }
 }

@@ -23,10 +23,7 @@ struct JSONBody: Sendable {
         guard !Self.nestsDeeperThan(Self.maximumDepth, buffer.readableBytesView) else {
             throw APIError.badRequest("invalid_json", "The request body nests JSON deeper than \(Self.maximumDepth) levels.")
         }
-        let value: JSONValue
-        do {
-            value = try JSONDecoder().decode(JSONValue.self, from: Data(buffer.readableBytesView))
-        } catch {
+        guard let value = JSONParser.parse(buffer) else {
             throw APIError.badRequest("invalid_json", "The request body is not valid JSON.")
         }
         guard case .object(let fields) = value else {
@@ -133,7 +130,16 @@ struct JSONBody: Sendable {
     }
 }
 
-/// A JSON response.
+/// A JSON response written by the representation itself (``JSONWritable``): one pass, documented field order.
+func jsonResponse(_ value: some JSONWritable, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
+    var writer = JSONWriter()
+    value.writeJSON(to: &writer)
+    var headers = headers
+    headers[.contentType] = "application/json"
+    return Response(status: status, headers: headers, body: .init(byteBuffer: writer.buffer))
+}
+
+/// A JSON response through `JSONEncoder`, for the rarely called routes whose types are `Encodable`.
 func jsonResponse<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) throws -> Response {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.withoutEscapingSlashes]

@@ -42,17 +42,15 @@ public enum JSONValue: Sendable, Hashable, Codable {
 
     /// Parses JSON text as stored in Redis; nil for nil or text that is not JSON.
     public init?(text: String?) {
-        guard let text, let data = text.data(using: .utf8),
-              let value = try? JSONDecoder().decode(JSONValue.self, from: data)
-        else { return nil }
+        guard let text, let value = JSONParser.parse(text) else { return nil }
         self = value
     }
 
-    /// Compact JSON text for storage.
+    /// Compact JSON text for storage, object keys sorted (``JSONWriter``).
     public var text: String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return (try? encoder.encode(self)).flatMap { String(data: $0, encoding: .utf8) } ?? "null"
+        var writer = JSONWriter(capacity: 64)
+        writer.value(self)
+        return writer.text
     }
 
     public subscript(key: String) -> JSONValue? {

@@ -36,9 +36,43 @@ import Testing
         return task
     }
 
-    static func json<T: Encodable>(_ value: T) throws -> [String: Any] {
-        let data = try JSONEncoder().encode(value)
-        return try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+    /// The bytes a response would carry, as `JSONWriter` writes them.
+    static func bytes(_ value: some JSONWritable) -> [UInt8] {
+        var writer = JSONWriter()
+        value.writeJSON(to: &writer)
+        return Array(writer.buffer.readableBytesView)
+    }
+
+    static func json(_ value: some JSONWritable) throws -> [String: Any] {
+        try #require(try JSONSerialization.jsonObject(with: Data(bytes(value))) as? [String: Any])
+    }
+
+    /// Member names of the top-level object in the order they appear in the text.
+    static func fieldOrder(_ value: some JSONWritable) throws -> [String] {
+        let text = String(decoding: bytes(value), as: UTF8.self)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+        // Each top-level name appears as `"name":` once at depth 1; find them by position.
+        var names: [String] = []
+        var depth = 0
+        var index = text.startIndex
+        while index < text.endIndex {
+            let character = text[index]
+            if character == "\"" {
+                var end = text.index(after: index)
+                while text[end] != "\"" { end = text[end] == "\\" ? text.index(end, offsetBy: 2) : text.index(after: end) }
+                let after = text.index(after: end)
+                if depth == 1, after < text.endIndex, text[after] == ":" {
+                    names.append(String(text[text.index(after: index)..<end]))
+                }
+                index = after
+                continue
+            }
+            if character == "{" || character == "[" { depth += 1 }
+            if character == "}" || character == "]" { depth -= 1 }
+            index = text.index(after: index)
+        }
+        #expect(Set(names) == Set(object.keys))
+        return names
     }
 
     @Test func softwareActionObject() throws {
@@ -130,6 +164,90 @@ import Testing
         #expect(running["status"] as? Int == 1)
         #expect(running["description"] as? String == "create db 1")
         #expect(running["state"] as? String == "copying")
+    }
+
+    /// README "JSON field order": representations are written in a fixed, documented order, and two
+    /// answers for the same task are the same bytes (they went through dictionaries before issue 19).
+    @Test func fieldOrderIsStableAndDocumented() throws {
+        let completed = Self.task(.completed)
+        let native = NativeTaskRepresentation(completed, baseURL: "https://api.example.com")
+        #expect(Self.bytes(native) == Self.bytes(NativeTaskRepresentation(completed, baseURL: "https://api.example.com")))
+        // Each representation's fields present, in the README's order (absent ones are left out).
+        func inDocumentedOrder(_ value: some JSONWritable, _ documented: [String]) throws {
+            let order = try Self.fieldOrder(value)
+            #expect(order == documented.filter(order.contains), "\(type(of: value)): \(order)")
+            #expect(Set(order).isSubset(of: documented), "\(type(of: value)): \(order)")
+        }
+        let nativeOrder = [
+            "taskId", "commandType", "status", "description", "timestamp", "response", "_links", "links",
+            "progress", "state", "lifecycleStatus", "taskDescription", "objectName", "kind", "attempt", "version",
+        ]
+        #expect(try Self.fieldOrder(native) == nativeOrder)
+        let softwareOrder = [
+            "action_uid", "task_id", "name", "status", "progress", "node_uid", "object_name", "state", "heartbeat",
+            "pending_ops", "error_code", "error_message",
+        ]
+        let crdbOrder = [
+            "id", "operation", "status", "started", "ended", "worker_name", "errors", "progress", "state",
+            "status_description", "description", "object_name", "attempt", "max_attempts", "expires", "lifecycle_status",
+        ]
+        let kapiOrder = ["id", "title", "created_at", "status", "description", "progress", "state"]
+        for status in TaskStatus.allCases {
+            let task = Self.task(status)
+            try inDocumentedOrder(NativeTaskRepresentation(task, baseURL: ""), nativeOrder)
+            try inDocumentedOrder(SoftwareActionRepresentation(task), softwareOrder)
+            try inDocumentedOrder(CRDBTaskRepresentation(task, verbose: true), crdbOrder)
+            try inDocumentedOrder(CRDBTaskRepresentation(task, verbose: false), crdbOrder)
+            try inDocumentedOrder(KAPIActionRepresentation(task), kapiOrder)
+            #expect(Self.bytes(SoftwareActionRepresentation(task)) == Self.bytes(SoftwareActionRepresentation(task)))
+        }
+        // Nested objects too: links in rel, href, title, type order; caller JSON with sorted keys.
+        let text = String(decoding: Self.bytes(native), as: UTF8.self)
+        #expect(text.contains(#""_links":{"self":{"href":"https://api.example.com/v1/tasks/\#(Self.id)","type":"GET"},"task":{"href":"#))
+        #expect(text.contains(#""response":{"resourceId":77899}"#))
+        var task = completed
+        task.response = #"{"zeta":1,"alpha":{"b":[true,null],"a":"x"}}"#
+        #expect(String(decoding: Self.bytes(NativeTaskRepresentation(task, baseURL: "")), as: UTF8.self)
+            .contains(#""response":{"alpha":{"a":"x","b":[true,null]},"zeta":1}"#))
+    }
+
+    /// Strings escape what JSON and JavaScript need escaped, and nothing else (not `/`, not non-ASCII).
+    @Test func stringEscaping() throws {
+        var writer = JSONWriter()
+        writer.value("quote \" backslash \\ slash / newline \n tab \t nul \u{0} bell \u{7} unit \u{1F} del \u{7F} é 😀 \u{2028}\u{2029}")
+        let text = String(decoding: writer.buffer.readableBytesView, as: UTF8.self)
+        #expect(text == #""quote \" backslash \\ slash / newline \n tab \t nul \u0000 bell \u0007 unit \u001f del \#u{7F} é 😀 \u2028\u2029""#)
+        // What it writes, a JSON parser reads back as the same string.
+        let decoded = try JSONSerialization.jsonObject(with: Data(writer.buffer.readableBytesView), options: .fragmentsAllowed) as? String
+        #expect(decoded == "quote \" backslash \\ slash / newline \n tab \t nul \u{0} bell \u{7} unit \u{1F} del \u{7F} é 😀 \u{2028}\u{2029}")
+    }
+
+    /// Numbers as `JSONEncoder` wrote them: integral values without `.0`, others in shortest form.
+    @Test func numbers() {
+        func text(_ number: Double) -> String {
+            var writer = JSONWriter()
+            writer.value(number)
+            return String(decoding: writer.buffer.readableBytesView, as: UTF8.self)
+        }
+        #expect(text(100) == "100")
+        #expect(text(42.5) == "42.5")
+        #expect(text(-3) == "-3")
+        #expect(text(0.1) == "0.1")
+        #expect(text(1e20) == "1e+20")
+        #expect(JSONValue.object(["n": .number(1_650_378_874), "f": .number(0.25)]).text == #"{"f":0.25,"n":1650378874}"#)
+    }
+
+    /// The parser reads what JSON allows and refuses the rest, as JSONDecoder did.
+    @Test func parser() {
+        #expect(JSONParser.parse(#" {"a": [1, -2.5e3, "x\u00e9\ud83d\ude00\n", true, false, null], "b": {}} "#)
+            == .object(["a": .array([.number(1), .number(-2500), .string("xé😀\n"), .bool(true), .bool(false), .null]), "b": .object([:])]))
+        for bad in ["", "{", #"{"a":1,}"#, "[1,]", "01", "-", "1.", "1e", "+1", #""\ud800""#, #""\x""#, "\"a\u{1}\"", "1e400",
+                    "tru", "nul", "{} {}", "// c\n1", "{'a':1}", "[1 2]", #"{"a" 1}"#, "NaN"] {
+            #expect(JSONParser.parse(bad) == nil, "\(bad) is not JSON")
+        }
+        let invalidUTF8: [UInt8] = [0x22, 0xC3, 0x28, 0x22]
+        #expect(invalidUTF8.withUnsafeBufferPointer { JSONParser.parse($0) } == nil)
+        #expect(JSONParser.parse(String(repeating: "[", count: 600) + String(repeating: "]", count: 600)) == nil)
     }
 
     /// DESIGN.md §2, row by row: canonical → RS action, RS list, CRDB, Cloud, kAPI.

@@ -55,6 +55,35 @@ import Testing
         }
     }
 
+    /// README "JSON field order": two reads of the same task are the same bytes, fields in the
+    /// documented order, caller JSON (`params`, `response`, ops) with sorted keys, in every dialect.
+    @Test func sameTaskSameBytes() async throws {
+        try await withAPI { client, _, credentials in
+            let created = try await client.execute(uri: "/v1/tasks", method: .post, headers: credentials.basic(.operator) + jsonContent,
+                                                   body: ByteBuffer(string: #"{"commandType":"order","description":"d","params":{"z":1,"a":{"y":[1,2],"b":"é \u2028"}},"objectName":"o","ops":["1","2"]}"#))
+            let taskId = try #require(created.json?["taskId"] as? String)
+            let workerHeaders = credentials.basic(.worker) + jsonContent
+            let claim = try await client.execute(uri: "/v1/workers/claim", method: .post, headers: workerHeaders,
+                                                 body: ByteBuffer(string: #"{"workerId":"w-order","commandTypes":["order"]}"#))
+            #expect(String(buffer: claim.body).hasPrefix(#"{"taskId":"\#(taskId)","commandType":"order","params":{"a":{"b":"é \u2028","y":[1,2]},"z":1},"ops":["1","2"],"attempt":1,"#))
+            let token = try #require(claim.json?["leaseToken"] as? String)
+            _ = try await client.execute(uri: "/v1/tasks/\(taskId)/heartbeat", method: .post, headers: workerHeaders,
+                                         body: ByteBuffer(string: #"{"leaseToken":"\#(token)","progress":40,"ops":{"2":{"progress":5,"op_name":"b"},"1":{"op_name":"a","progress":40}}}"#))
+            for uri in ["/v1/tasks/\(taskId)", "/v1/actions/\(taskId)", "/v1/crdb_tasks/\(taskId)?verbose=true", "/kapi/actions/\(taskId)"] {
+                let first = try await client.execute(uri: uri, method: .get, headers: credentials.basic(.viewer))
+                let second = try await client.execute(uri: uri, method: .get, headers: credentials.basic(.viewer))
+                #expect(first.status == .ok, "\(uri)")
+                #expect(first.body == second.body, "\(uri): \(String(buffer: first.body)) vs \(String(buffer: second.body))")
+            }
+            let native = String(buffer: try await client.execute(uri: "/v1/tasks/\(taskId)", method: .get, headers: credentials.basic(.viewer)).body)
+            #expect(native.hasPrefix(#"{"taskId":"\#(taskId)","commandType":"order","status":"processing-in-progress","description":"#), "\(native)")
+            #expect(native.contains(#","progress":40,"lifecycleStatus":"#), "\(native)")
+            #expect(native.contains(#","taskDescription":"d","objectName":"o","kind":"task","attempt":1,"version":"#), "\(native)")
+            let action = String(buffer: try await client.execute(uri: "/v1/actions/\(taskId)", method: .get, headers: credentials.basic(.viewer)).body)
+            #expect(action.contains(#""pending_ops":{"1":{"heartbeat":"#), "\(action)")
+        }
+    }
+
     /// Found while fuzzing against openapi.json: an integer nodeUid was refused as "must be a
     /// string", and a runAt with a year past 9999 was silently wrapped to another date.
     @Test func createTakesIntegerNodeUidAndRefusesLongYears() async throws {

@@ -1,11 +1,19 @@
 import TaskEngine
 
-/// A CRDB task object (seed 004).
-struct CRDBTaskRepresentation: Encodable, Sendable {
-    struct TaskError: Encodable, Sendable {
+/// A CRDB task object (seed 004), its fields written in the order declared here.
+struct CRDBTaskRepresentation: JSONWritable, Sendable {
+    struct TaskError: JSONWritable, Sendable {
         var cluster_name: String
         var description: String
         var error_code: String
+
+        func writeJSON(to json: inout JSONWriter) {
+            json.object { json in
+                json.field("cluster_name", cluster_name)
+                json.field("description", description)
+                json.field("error_code", error_code)
+            }
+        }
     }
 
     var id: String
@@ -25,6 +33,27 @@ struct CRDBTaskRepresentation: Encodable, Sendable {
     var max_attempts: Int?
     var expires: String?
     var lifecycle_status: String?
+
+    func writeJSON(to json: inout JSONWriter) {
+        json.object { json in
+            json.field("id", id)
+            json.field("operation", operation)
+            json.field("status", status)
+            json.field("started", started)
+            json.field("ended", ended)
+            json.field("worker_name", worker_name)
+            json.field("errors", errors)
+            json.field("progress", progress)
+            json.field("state", state)
+            json.field("status_description", status_description)
+            json.field("description", description)
+            json.field("object_name", object_name)
+            json.field("attempt", attempt)
+            json.field("max_attempts", max_attempts)
+            json.field("expires", expires)
+            json.field("lifecycle_status", lifecycle_status)
+        }
+    }
 
     init(_ task: TaskRecord, verbose: Bool) {
         id = task.id

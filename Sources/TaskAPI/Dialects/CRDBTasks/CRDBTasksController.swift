@@ -20,7 +20,7 @@ struct CRDBTasksController {
     @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> Response {
         let verbose = try request.flag("verbose")
         let tasks = try await services.allTasks(TaskQuery(statuses: Self.unfinished))
-        return try jsonResponse(tasks.map { CRDBTaskRepresentation($0, verbose: verbose) })
+        return jsonResponse(tasks.map { CRDBTaskRepresentation($0, verbose: verbose) })
     }
 
     /// With `X-Result-TTL: <s>` the finished result is kept that long from now (operator or admin only:
@@ -40,10 +40,18 @@ struct CRDBTasksController {
         return try jsonResponse(CRDBTaskRepresentation(try await services.task(id), verbose: try request.flag("verbose")))
     }
 
-    struct Cancelled: Encodable {
+    struct Cancelled: JSONWritable {
         var id: String
         var status: String
         var message: String
+
+        func writeJSON(to json: inout JSONWriter) {
+            json.object { json in
+                json.field("id", id)
+                json.field("status", status)
+                json.field("message", message)
+            }
+        }
     }
 
     /// 200 accepted; 404 unknown; 406 in the commit phase (unless `force`); 409 already finished or lost a race.
@@ -51,6 +59,6 @@ struct CRDBTasksController {
         let id = try request.taskID(context, "task_id")
         let result = try await services.store.cancel(id.text, force: try request.flag("force"))
         let message = result.status == .cancelled ? "The task was cancelled." : "Cancellation requested; the task stops at its next step."
-        return try jsonResponse(Cancelled(id: id.text, status: result.status.crdb, message: message))
+        return jsonResponse(Cancelled(id: id.text, status: result.status.crdb, message: message))
     }
 }

@@ -1,7 +1,7 @@
 import TaskEngine
 
-/// A kAPI action object (seed 002).
-struct KAPIActionRepresentation: Encodable, Sendable {
+/// A kAPI action object (seed 002), its fields written in the order declared here.
+struct KAPIActionRepresentation: JSONWritable, Sendable {
     var id: String
     var title: String
     var created_at: Int64
@@ -9,6 +9,18 @@ struct KAPIActionRepresentation: Encodable, Sendable {
     var description: String
     var progress: Double?
     var state: String?
+
+    func writeJSON(to json: inout JSONWriter) {
+        json.object { json in
+            json.field("id", id)
+            json.field("title", title)
+            json.field("created_at", created_at)
+            json.field("status", status)
+            json.field("description", description)
+            json.field("progress", progress)
+            json.field("state", state)
+        }
+    }
 
     init(_ task: TaskRecord) {
         id = task.id

@@ -18,7 +18,7 @@ struct KAPIActionsController {
 
     @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> Response {
         let tasks = try await services.allTasks(TaskQuery(statuses: Self.listed))
-        return try jsonResponse(tasks.map(KAPIActionRepresentation.init))
+        return jsonResponse(tasks.map(KAPIActionRepresentation.init))
     }
 
     @Sendable func get(_ request: Request, context: AppRequestContext) async throws -> Response {

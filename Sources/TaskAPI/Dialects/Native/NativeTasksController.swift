@@ -63,7 +63,7 @@ struct NativeTasksController {
             throw APIError.taskNotFound(created.id)
         }
         let base = services.origin.baseURL(of: request, context: context)
-        return try jsonResponse(NativeTaskRepresentation(task, baseURL: base), status: created.replayed ? .ok : .accepted,
+        return jsonResponse(NativeTaskRepresentation(task, baseURL: base), status: created.replayed ? .ok : .accepted,
                                 headers: [.location: "\(base)/v1/tasks/\(task.id)", .eTag: "\"\(task.version)\""])
     }
 
@@ -76,7 +76,7 @@ struct NativeTasksController {
         let id = try request.taskID(context)
         _ = try await services.store.cancel(id.text, force: try request.flag("force"))
         let task = try await services.task(id)
-        return try jsonResponse(NativeTaskRepresentation(task, baseURL: services.origin.baseURL(of: request, context: context)), headers: [.eTag: "\"\(task.version)\""])
+        return jsonResponse(NativeTaskRepresentation(task, baseURL: services.origin.baseURL(of: request, context: context)), headers: [.eTag: "\"\(task.version)\""])
     }
 
     @Sendable func dismiss(_ request: Request, context: AppRequestContext) async throws -> Response {

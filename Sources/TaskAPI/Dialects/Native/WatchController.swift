@@ -186,7 +186,7 @@ enum SSE {
         var text = ""
         if let id { text += "id: \(id)\n" }
         text += "event: \(event)\n"
-        // data may not contain raw newlines: JSON from JSONEncoder has none.
+        // data may not contain raw newlines: compact JSON from JSONWriter has none.
         text += "data: \(data)\n\n"
         return ByteBuffer(string: text)
     }
@@ -225,10 +225,7 @@ enum SSE {
     }
 
     static func snapshot(_ task: TaskRecord, baseURL: String, trimmed: Bool) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.withoutEscapingSlashes]
-        let representation = NativeTaskRepresentation(task, baseURL: baseURL)
-        guard var text = (try? encoder.encode(representation)).flatMap({ String(data: $0, encoding: .utf8) }) else { return "{}" }
+        var text = JSONWriter.text(NativeTaskRepresentation(task, baseURL: baseURL))
         if trimmed {
             text = String(text.dropLast()) + #","historyTrimmed":true}"#
         }

@@ -22,7 +22,7 @@ struct WorkersController {
         ]
     }
 
-    struct Claimed: Encodable {
+    struct Claimed: JSONWritable {
         var taskId: String
         var commandType: String
         var params: JSONValue?
@@ -37,6 +37,22 @@ struct WorkersController {
         var leaseSeconds: Double
         /// The W3C traceparent stored at create; absent when none.
         var traceparent: String?
+
+        func writeJSON(to json: inout JSONWriter) {
+            json.object { json in
+                json.field("taskId", taskId)
+                json.field("commandType", commandType)
+                json.field("params", params)
+                json.field("ops", ops)
+                json.field("opStates", opStates.map(JSONValue.object))
+                json.field("attempt", attempt)
+                json.field("maxAttempts", maxAttempts)
+                json.field("leaseToken", leaseToken)
+                json.field("leaseExpiresAt", leaseExpiresAt)
+                json.field("leaseSeconds", leaseSeconds)
+                json.field("traceparent", traceparent)
+            }
+        }
     }
 
     @Sendable func claim(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -60,7 +76,7 @@ struct WorkersController {
         }
         let opStates = task.opStates.isEmpty ? nil : Dictionary(
             task.opStates.map { ($0.id, JSONValue(text: $0.json) ?? .object([:])) }, uniquingKeysWith: { first, _ in first })
-        return try jsonResponse(Claimed(
+        return jsonResponse(Claimed(
             taskId: task.id, commandType: task.commandType, params: JSONValue(text: task.params),
             ops: task.ops, opStates: opStates, attempt: task.attempt, maxAttempts: task.maxAttempts,
             leaseToken: task.leaseToken, leaseExpiresAt: Timestamp.iso8601(milliseconds: task.leaseExpiresAt),
@@ -68,11 +84,20 @@ struct WorkersController {
             traceparent: task.traceparent))
     }
 
-    struct HeartbeatReply: Encodable {
+    struct HeartbeatReply: JSONWritable {
         var cancelRequested: Bool
         var leaseExpiresAt: String
         var lifecycleStatus: String
         var version: Int64
+
+        func writeJSON(to json: inout JSONWriter) {
+            json.object { json in
+                json.field("cancelRequested", cancelRequested)
+                json.field("leaseExpiresAt", leaseExpiresAt)
+                json.field("lifecycleStatus", lifecycleStatus)
+                json.field("version", version)
+            }
+        }
     }
 
     @Sendable func heartbeat(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -103,17 +128,27 @@ struct WorkersController {
             heartbeat.ops.append(TaskOp(id: opId, json: JSONValue.object(op).text))
         }
         let result = try await services.store.heartbeat(id.text, heartbeat)
-        return try jsonResponse(HeartbeatReply(
+        return jsonResponse(HeartbeatReply(
             cancelRequested: result.cancelRequested, leaseExpiresAt: Timestamp.iso8601(milliseconds: result.leaseExpiresAt),
             lifecycleStatus: result.status.rawValue, version: result.version))
     }
 
-    struct Finished: Encodable {
+    struct Finished: JSONWritable {
         var taskId: String
         var lifecycleStatus: String
         var version: Int64
         var cancelRequested: Bool?
         var retryAt: String?
+
+        func writeJSON(to json: inout JSONWriter) {
+            json.object { json in
+                json.field("taskId", taskId)
+                json.field("lifecycleStatus", lifecycleStatus)
+                json.field("version", version)
+                json.field("cancelRequested", cancelRequested)
+                json.field("retryAt", retryAt)
+            }
+        }
     }
 
     @Sendable func complete(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -121,7 +156,7 @@ struct WorkersController {
         let body = try await JSONBody.read(request, context: context, allowed: ["leaseToken", "response"])
         let token = try leaseToken(body)
         let result = try await services.store.complete(id.text, leaseToken: token, response: try body.json("response"))
-        return try jsonResponse(Finished(taskId: id.text, lifecycleStatus: "completed", version: result.version, cancelRequested: result.cancelRequested))
+        return jsonResponse(Finished(taskId: id.text, lifecycleStatus: "completed", version: result.version, cancelRequested: result.cancelRequested))
     }
 
     @Sendable func fail(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -131,7 +166,7 @@ struct WorkersController {
         let result = try await services.store.fail(
             id.text, leaseToken: token, errorCode: try body.string("errorCode", maxLength: TaskLimits.nameLength.upperBound),
             errorMessage: try body.string("errorMessage"), retryable: try body.bool("retryable") ?? true)
-        return try jsonResponse(Finished(taskId: id.text, lifecycleStatus: result.status.rawValue, version: result.version,
+        return jsonResponse(Finished(taskId: id.text, lifecycleStatus: result.status.rawValue, version: result.version,
                                          retryAt: result.retryAt.map(Timestamp.iso8601(milliseconds:))))
     }
 
@@ -139,7 +174,7 @@ struct WorkersController {
         let id = try request.taskID(context)
         let body = try await JSONBody.read(request, context: context, allowed: ["leaseToken"])
         let version = try await services.store.acknowledgeCancel(id.text, leaseToken: try leaseToken(body))
-        return try jsonResponse(Finished(taskId: id.text, lifecycleStatus: "cancelled", version: version))
+        return jsonResponse(Finished(taskId: id.text, lifecycleStatus: "cancelled", version: version))
     }
 
     private func leaseToken(_ body: JSONBody) throws -> String {

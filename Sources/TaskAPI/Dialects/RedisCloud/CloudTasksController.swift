@@ -49,7 +49,7 @@ struct CloudTasksController {
         }
         let page = try await services.store.list(taskQuery)
         let base = services.origin.baseURL(of: request, context: context)
-        return try jsonResponse(NativeTaskList(tasks: page.tasks.map { NativeTaskRepresentation($0, baseURL: base) }, nextCursor: page.nextCursor))
+        return jsonResponse(NativeTaskList(tasks: page.tasks.map { NativeTaskRepresentation($0, baseURL: base) }, nextCursor: page.nextCursor))
     }
 
     /// `ETag` is the task's version. With `If-None-Match` and `Prefer: wait=<s>` (≤ 60) it answers
@@ -84,7 +84,7 @@ struct CloudTasksController {
         if known.contains(etag) || known.contains("*") {
             return Response(status: .notModified, headers: [.eTag: etag])
         }
-        return try jsonResponse(NativeTaskRepresentation(task, baseURL: services.origin.baseURL(of: request, context: context)), headers: [.eTag: etag])
+        return jsonResponse(NativeTaskRepresentation(task, baseURL: services.origin.baseURL(of: request, context: context)), headers: [.eTag: etag])
     }
 
     static func entityTags(_ header: String) -> [String] {
@@ -106,7 +106,14 @@ struct CloudTasksController {
     }
 }
 
-struct NativeTaskList: Encodable, Sendable {
+struct NativeTaskList: JSONWritable, Sendable {
     var tasks: [NativeTaskRepresentation]
     var nextCursor: String?
+
+    func writeJSON(to json: inout JSONWriter) {
+        json.object { json in
+            json.field("tasks", tasks)
+            json.field("nextCursor", nextCursor)
+        }
+    }
 }

@@ -2,18 +2,36 @@ import TaskEngine
 
 /// A task as Redis Cloud shows it (seed 003), which is also taskd's native representation with its
 /// added fields (DESIGN.md §3): `GET /v1/tasks/{taskId}`, `POST /v1/tasks`, SSE `data:`.
-struct NativeTaskRepresentation: Encodable, Sendable {
-    struct Link: Encodable, Sendable {
+/// Fields are written in the order declared here (README, "JSON field order").
+struct NativeTaskRepresentation: JSONWritable, Sendable {
+    struct Link: JSONWritable, Sendable {
         var rel: String?
         var href: String
         var title: String?
         var type: String
+
+        func writeJSON(to json: inout JSONWriter) {
+            json.object { json in
+                json.field("rel", rel)
+                json.field("href", href)
+                json.field("title", title)
+                json.field("type", type)
+            }
+        }
     }
 
-    struct Links: Encodable, Sendable {
+    struct Links: JSONWritable, Sendable {
         var `self`: Link
         var task: Link
         var resource: Link?
+
+        func writeJSON(to json: inout JSONWriter) {
+            json.object { json in
+                json.field("self", self.`self`)
+                json.field("task", task)
+                json.field("resource", resource)
+            }
+        }
     }
 
     var taskId: String
@@ -59,6 +77,27 @@ struct NativeTaskRepresentation: Encodable, Sendable {
         kind = task.kind.rawValue
         attempt = task.attempt
         version = task.version
+    }
+
+    func writeJSON(to json: inout JSONWriter) {
+        json.object { json in
+            json.field("taskId", taskId)
+            json.field("commandType", commandType)
+            json.field("status", status)
+            json.field("description", description)
+            json.field("timestamp", timestamp)
+            json.field("response", response)
+            json.field("_links", _links)
+            json.field("links", links)
+            json.field("progress", progress)
+            json.field("state", state)
+            json.field("lifecycleStatus", lifecycleStatus)
+            json.field("taskDescription", taskDescription)
+            json.field("objectName", objectName)
+            json.field("kind", kind)
+            json.field("attempt", attempt)
+            json.field("version", version)
+        }
     }
 
     /// `{"resourceId": …}` (what the worker completed with) on success; the error object on failure.

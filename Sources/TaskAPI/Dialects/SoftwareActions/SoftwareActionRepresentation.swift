@@ -2,8 +2,8 @@ import TaskEngine
 
 /// A Redis Software action object (seeds 000, 001). Tasks created with `kind: "state-machine"` are
 /// state machines and use the list vocabulary (`pending`/`active`/…) everywhere; plain tasks use the
-/// action object's vocabulary.
-struct SoftwareActionRepresentation: Encodable, Sendable {
+/// action object's vocabulary. Fields are written in the order declared here; `pending_ops` by op id.
+struct SoftwareActionRepresentation: JSONWritable, Sendable {
     var action_uid: String
     var task_id: String
     var name: String
@@ -16,6 +16,23 @@ struct SoftwareActionRepresentation: Encodable, Sendable {
     var pending_ops: [String: JSONValue]?
     var error_code: String?
     var error_message: String?
+
+    func writeJSON(to json: inout JSONWriter) {
+        json.object { json in
+            json.field("action_uid", action_uid)
+            json.field("task_id", task_id)
+            json.field("name", name)
+            json.field("status", status)
+            json.field("progress", progress)
+            json.field("node_uid", node_uid)
+            json.field("object_name", object_name)
+            json.field("state", state)
+            json.field("heartbeat", heartbeat)
+            json.field("pending_ops", pending_ops.map(JSONValue.object))
+            json.field("error_code", error_code)
+            json.field("error_message", error_message)
+        }
+    }
 
     init(_ task: TaskRecord) {
         action_uid = task.id
@@ -40,12 +57,14 @@ struct SoftwareActionRepresentation: Encodable, Sendable {
 }
 
 /// `GET /v1/actions`: tasks and state machines in their two lists.
-struct SoftwareActionsList: Encodable, Sendable {
+struct SoftwareActionsList: JSONWritable, Sendable {
     var actions: [SoftwareActionRepresentation]
     var stateMachines: [SoftwareActionRepresentation]
 
-    enum CodingKeys: String, CodingKey {
-        case actions
-        case stateMachines = "state-machines"
+    func writeJSON(to json: inout JSONWriter) {
+        json.object { json in
+            json.field("actions", actions)
+            json.field("state-machines", stateMachines)
+        }
     }
 }
