@@ -37,7 +37,7 @@ struct CRDBTasksController {
             }
             try await services.store.extendResultTTL(id.text, seconds: seconds)
         }
-        return try jsonResponse(CRDBTaskRepresentation(try await services.task(id), verbose: try request.flag("verbose")))
+        return jsonResponse(CRDBTaskRepresentation(try await services.task(id), verbose: try request.flag("verbose")))
     }
 
     struct Cancelled: JSONWritable {

@@ -22,7 +22,7 @@ struct KAPIActionsController {
     }
 
     @Sendable func get(_ request: Request, context: AppRequestContext) async throws -> Response {
-        try jsonResponse(KAPIActionRepresentation(try await services.task(try request.taskID(context, "id"))))
+        jsonResponse(KAPIActionRepresentation(try await services.task(try request.taskID(context, "id"))))
     }
 
     /// 204 when dismissed; 409 when the action is not failed; 404 when unknown.

@@ -16,13 +16,13 @@ struct SoftwareActionsController {
     /// Every action, tasks and state machines apart.
     @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> Response {
         let tasks = try await services.allTasks(TaskQuery())
-        return try jsonResponse(SoftwareActionsList(
+        return jsonResponse(SoftwareActionsList(
             actions: tasks.filter { $0.kind == .task }.map(SoftwareActionRepresentation.init),
             stateMachines: tasks.filter { $0.kind == .stateMachine }.map(SoftwareActionRepresentation.init)))
     }
 
     @Sendable func get(_ request: Request, context: AppRequestContext) async throws -> Response {
-        try jsonResponse(SoftwareActionRepresentation(try await services.task(try request.taskID(context, "uid"))))
+        jsonResponse(SoftwareActionRepresentation(try await services.task(try request.taskID(context, "uid"))))
     }
 
     /// The actions of database `bdb_uid` (object name `bdb:<uid>`): a JSON array, empty when none.
@@ -32,6 +32,6 @@ struct SoftwareActionsController {
             throw APIError.badRequest("invalid_parameter", "bdb_uid must be a database uid such as 1.")
         }
         let tasks = try await services.allTasks(TaskQuery(objectName: "bdb:\(uid)"))
-        return try jsonResponse(tasks.map(SoftwareActionRepresentation.init))
+        return jsonResponse(tasks.map(SoftwareActionRepresentation.init))
     }
 }
