@@ -47,11 +47,14 @@ public struct TaskKeyspace: Sendable, Hashable {
 /// The keys of one shard.
 public struct ShardKeys: Sendable, Hashable {
     public let number: Int
+    /// The hash tag between the braces, e.g. `taskd:0.1739` (see ``ShardTag``).
+    public let tag: String
     /// `<prefix>:{<tag>}:`: scripts that find task ids inside Redis get it as ARGV[2].
     public let base: String
 
     init(prefix: String, tag: String, number: Int) {
         self.number = number
+        self.tag = tag
         self.base = "\(prefix):{\(tag)}:"
     }
 

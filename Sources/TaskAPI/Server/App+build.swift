@@ -19,6 +19,7 @@ func allEndpoints(_ services: APIServices, hub: TaskChangeHub, metrics: MetricsE
         + CRDBTasksController(services: services).endpoints
         + KAPIActionsController(services: services).endpoints
         + APIKeysController(services: services).endpoints
+        + KeyspaceController(services: services).endpoints
         + [OpenAPIDocument.endpoint]
 }
 
