@@ -20,7 +20,8 @@ enum Terminal {
     /// Columns of the terminal standard output is, 80 when it cannot tell.
     static var columns: Int {
         var size = winsize()
-        guard ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 else { return 80 }
+        let status = withUnsafeMutablePointer(to: &size) { ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), $0) }
+        guard status == 0, size.ws_col > 0 else { return 80 }
         return Int(size.ws_col)
     }
 }

@@ -16,6 +16,21 @@ struct TaskctlCommand: AsyncParsableCommand {
             SubmitCommand.self, ListCommand.self, GetCommand.self, WatchCommand.self, CancelCommand.self,
             DismissCommand.self, DeleteCommand.self, KeysCommand.self, RedisCommand.self,
         ])
+
+    /// Parses the command line and runs the subcommand it names. (ArgumentParser's own async
+    /// `main()` is not chosen on Linux without platform availability, so the dispatch is spelled out.)
+    static func start() async {
+        do {
+            var command = try parseAsRoot()
+            if var asynchronous = command as? any AsyncParsableCommand {
+                try await asynchronous.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
 }
 
 /// Where taskd is and who is asking; every subcommand takes these.
@@ -23,8 +38,9 @@ struct ConnectionOptions: ParsableArguments {
     @Option(help: "taskd's base URL (default: TASKD_URL, else http://127.0.0.1:8080).")
     var url: String = ProcessInfo.processInfo.environment["TASKD_URL"] ?? "http://127.0.0.1:8080"
 
+    /// Empty: none (the request goes without credentials).
     @Option(help: ArgumentHelp("key:secret (default: TASKD_CREDENTIAL). Prefer the variable: arguments show in ps.", valueName: "key:secret"))
-    var credential: String? = ProcessInfo.processInfo.environment["TASKD_CREDENTIAL"]
+    var credential: String = ProcessInfo.processInfo.environment["TASKD_CREDENTIAL"] ?? ""
 
     @Flag(help: "Each request and its answer's status on standard error (never the secret).")
     var verbose = false

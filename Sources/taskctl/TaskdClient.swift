@@ -27,9 +27,8 @@ struct TaskdClient: Sendable {
         // is dead, even when no FIN or RST came (a frozen or partitioned replica).
         let configuration = HTTPClient.Configuration(timeout: .init(connect: .seconds(5), read: .seconds(40)))
         let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
-        let client = try TaskdClient(options, http: http)
         do {
-            let result = try await body(client)
+            let result = try await body(try TaskdClient(options, http: http))
             try? await http.shutdown()
             return result
         } catch {
@@ -45,7 +44,8 @@ struct TaskdClient: Sendable {
             throw TaskctlFailure(.usage, "taskctl: TASKD_URL (or --url) must start with http:// or https://, got \(url.prefix(100))")
         }
         baseURL = url
-        if let credential = options.credential, !credential.isEmpty {
+        if !options.credential.isEmpty {
+            let credential = options.credential
             guard credential.contains(":") else {
                 throw TaskctlFailure(.usage, "taskctl: the credential must be key:secret (TASKD_CREDENTIAL or --credential)")
             }

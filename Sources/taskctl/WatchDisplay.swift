@@ -63,7 +63,7 @@ struct WatchDisplay {
     private mutating func redraw() {
         var lines: [String] = []
         let width = max(10, min(40, Terminal.columns - 40))
-        if let (task, ops) = last {
+        if case let (task, ops)? = last {
             var heading = "\(task.commandType) \(task.id)  \(task.status)  attempt \(task.attempt)"
             if let object = task.objectName { heading += "  \(object)" }
             lines.append(heading)

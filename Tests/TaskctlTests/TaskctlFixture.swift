@@ -17,7 +17,8 @@ struct TaskctlFixture {
     /// whose create_db tasks all fail (failure rate 1, one attempt), each step taking `stepMs`.
     static func start(_ name: String = #function, redisURL: String = TestEnvironment.redisURL, prefix: String? = nil,
                       workers: Bool = true, stepMs: Int = 40, settings: [String: String] = [:]) async throws -> TaskctlFixture {
-        let prefix = prefix ?? TestEnvironment.uniquePrefix(name)
+        // Prefixes have at most 64 characters: a test name is cut short.
+        let prefix = prefix ?? TestEnvironment.uniquePrefix(String(name.prefix(32)))
         let admin = ("ctl-admin", "ctl-secret-\(UUID().uuidString.prefix(12))")
         var fixture = TaskctlFixture(prefix: prefix, admin: admin, taskd: try TaskdProcess(redisURL: redisURL, prefix: prefix, admin: admin, settings: settings))
         if workers {

@@ -23,14 +23,14 @@ import Testing
         defer { Task { await restarted.stop() } }
         let status = await watch.exitStatus(within: .seconds(40))
         #expect(status == 0, "watch ends with the task completed: \(watch.output) \(watch.errors)")
-        #expect(watch.errors.contains("connection lost") && watch.errors.contains("resumed after event"), watch.errors)
+        #expect(watch.errors.contains("connection lost") && watch.errors.contains("resumed after event"), "\(watch.errors)")
 
         // Every entry of the task's stream was shown once, in order: compare with Redis itself.
         let keys = try await ctl.taskctl(["redis", id])
         let streamKey = try #require(keys.output.firstMatch(of: /XRANGE '([^']+)' - \+/).map { String($0.1) }, "\(keys)")
         let stream = try await CommandResult.run("/usr/bin/redis-cli", ["-u", TestEnvironment.redisURL, "XRANGE", streamKey, "-", "+"])
         let stored = stream.output.split(separator: "\n").filter { $0.wholeMatch(of: /\d+-\d+/) != nil }.map(String.init)
-        let shown = watch.output.split(separator: "\n").compactMap { $0.firstMatch(of: /^(\d+-\d+) /).map { String($0.1) } }
+        let shown = watch.output.split(separator: "\n").compactMap { $0.firstMatch(of: #/^(\d+-\d+) /#).map { String($0.1) } }
         #expect(!stored.isEmpty && shown == stored, "shown \(shown), stored \(stored)")
         #expect(watch.output.hasSuffix("task \(id) completed\n"))
     }
@@ -45,6 +45,6 @@ import Testing
         await ctl.taskd.stop()
         let status = await watch.exitStatus(within: .seconds(15))
         #expect(status == 4, "\(watch.output) \(watch.errors)")
-        #expect(watch.errors.contains("taskctl: lost the event stream of task \(id) and could not resume it for 1 s"), watch.errors)
+        #expect(watch.errors.contains("taskctl: lost the event stream of task \(id) and could not resume it for 1 s"), "\(watch.errors)")
     }
 }

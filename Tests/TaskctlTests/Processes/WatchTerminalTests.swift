@@ -17,12 +17,20 @@ import Testing
         let exitFile = TestEnvironment.stateDirectory + "/\(socket).exit"
         // The shell records taskctl's exit code and keeps the pane open for the last capture.
         let script = "'\(try CommandProcess.taskctlPath)' watch \(id); echo $? > '\(exitFile)'; sleep 60"
-        let started = try await CommandResult.run(Self.tmux, [
+        // The client that starts the tmux server is not seen to exit by Foundation's Process (it
+        // stays "running" though the session is up), so it is not waited for: the session is.
+        let launcher = try CommandProcess(Self.tmux, [
             "-L", socket, "new-session", "-d", "-s", "watch", "-x", "100", "-y", "12",
             "-e", "TASKD_URL=\(ctl.url)", "-e", "TASKD_CREDENTIAL=\(ctl.adminCredential)", "/bin/sh", "-c", script,
         ])
-        #expect(started.status == 0, "\(started)")
-        defer { Task { _ = try? await CommandResult.run(Self.tmux, ["-L", socket, "kill-server"]) } }
+        defer {
+            Task {
+                _ = try? await CommandResult.run(Self.tmux, ["-L", socket, "kill-server"])
+                await launcher.stop()
+            }
+        }
+        let up = try await eventually { try await CommandResult.run(Self.tmux, ["-L", socket, "has-session", "-t", "watch"], timeout: .seconds(5)).status == 0 }
+        #expect(up, "the tmux session started: \(launcher.errors)")
 
         var screens: [String] = []
         let deadline = ContinuousClock.now + .seconds(40)
@@ -46,8 +54,8 @@ import Testing
         #expect(screens.contains { $0.contains("[#") && $0.contains("-] ") }, "a partly filled bar")
 
         // The last screen: the terminal state, every bar full, redrawn in place (one heading, not one per event).
-        #expect(last.contains("reshard \(id)  completed  attempt 1  bdb:3"), last)
-        #expect(last.contains("task completed"), last)
+        #expect(last.contains("reshard \(id)  completed  attempt 1  bdb:3"), "\(last)")
+        #expect(last.contains("task completed"), "\(last)")
         for label in ["task", "op 1", "op 2", "op 3"] {
             #expect(last.contains("] 100%  \(label)"), "\(label) at 100%:\n\(last)")
         }
