@@ -84,13 +84,13 @@ struct WatchDisplay {
         drawn = lines.count
     }
 
-    /// `[########------------]  40%`, ASCII so any terminal and `tmux capture-pane` show it.
+    /// `[########------------]   40%` (percent right-aligned to 5 columns, for 58.3%), ASCII so any terminal and `tmux capture-pane` show it.
     static func bar(_ progress: Double, width: Int) -> String {
         let clamped = min(max(progress, 0), 100)
         let filled = Int((clamped / 100 * Double(width)).rounded(.down))
         let percent = NativeTask.percent(clamped)
         return "[" + String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled) + "] "
-            + String(repeating: " ", count: max(0, 4 - percent.count)) + percent
+            + String(repeating: " ", count: max(0, 5 - percent.count)) + percent
     }
 
     static func seconds(_ duration: Duration) -> String {

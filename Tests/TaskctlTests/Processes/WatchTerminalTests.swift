@@ -57,7 +57,7 @@ import Testing
         #expect(last.contains("reshard \(id)  completed  attempt 1  bdb:3"), "\(last)")
         #expect(last.contains("task completed"), "\(last)")
         for label in ["task", "op 1", "op 2", "op 3"] {
-            #expect(last.contains("] 100%  \(label)"), "\(label) at 100%:\n\(last)")
+            #expect(last.contains("#]  100%  \(label)"), "\(label) at 100%, its bar full:\n\(last)")
         }
         #expect(last.components(separatedBy: "reshard \(id)").count == 2, "drawn in place:\n\(last)")
     }
