@@ -1,0 +1,281 @@
+#!/usr/bin/env python3
+"""The fault suite (issue 17): the whole system under faults, judged by a history checker
+(Tests/Chaos/checker.py) after every scenario.
+
+  replica-kill   SIGKILL a taskd replica behind HAProxy every 2 s (restarted a second later) while
+                 tasks run; clients retry with their Idempotency-Key: 0 lost, 0 duplicated, every
+                 acknowledged task terminal within 60 s of the last kill
+  replica-sigterm  SIGTERM a replica every 3 s with SSE watchers and requests open: it exits within
+                 10 s every time, its watchers resume on another replica and miss nothing
+  worker-faults  SIGKILL the demo worker every few seconds (restarted), SIGSTOP it for 2 s between:
+                 leases run out, tasks are retried, none is lost or finished twice
+  redis-outage   Redis stopped for 5 s under load (AOF, appendfsync always): only 503s with
+                 Retry-After, /health/ready 503 within 1 s, ready within 2 s of Redis returning, no
+                 acknowledged write lost; a replica started while Redis is down becomes ready by itself
+
+Usage: chaos.py --bin-dir DIR [--tier ci|full] [scenario …]
+  ci   (./dev test): a few hundred tasks per scenario, about two minutes in all
+  full (./dev chaos): 2,000 tasks per scenario
+Exit status 0 when every scenario passed. Logs and histories: .dev/chaos/<scenario>/.
+"""
+import argparse
+import os
+import random
+import signal
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from checker import check, FINISHED  # noqa: E402
+from load import Client, History, Watcher, drive  # noqa: E402
+from topology import ROOT, Topology, http_status, wait_until  # noqa: E402
+
+STATE = os.path.join(ROOT, ".dev", "chaos")
+TIERS = {"ci": {"tasks": 300, "clients": 4, "watchers": 2}, "full": {"tasks": 2000, "clients": 8, "watchers": 3}}
+
+
+def log(message):
+    print(f"chaos: {message}", flush=True)
+
+
+def run_load(topology, tier, faults, name, settle=60.0):
+    """Clients create `tier['tasks']` tasks (a tenth cancelled) while `faults(stop)` runs in its
+    thread; then every acknowledged task must end within `settle` s of the faults' end."""
+    history = History()
+    watchers = [Watcher(f"watcher{n}", topology.url, topology.admin) for n in range(tier["watchers"])]
+    for watcher in watchers:
+        watcher.start()
+    time.sleep(0.5)
+    stop, created = threading.Event(), {"lock": threading.Lock(), "count": 0}
+    clients = [threading.Thread(target=drive, args=(Client(f"client{n}", topology.url, topology.admin, history), stop, created),
+                                kwargs={"limit": tier["tasks"]}, daemon=True) for n in range(tier["clients"])]
+    faults_done = threading.Event()
+
+    def fault_thread():
+        try:
+            faults(faults_done)
+        finally:
+            faults_done.set()
+
+    started = time.monotonic()
+    fault = threading.Thread(target=fault_thread, daemon=True)
+    fault.start()
+    for client in clients:
+        client.start()
+    for client in clients:
+        client.join(timeout=600)
+    load_seconds = time.monotonic() - started
+    faults_done.set()
+    fault.join(timeout=120)
+    faults_ended = time.monotonic()
+    redis = topology.redis_client()
+
+    def all_terminal():
+        ids = {c["task"] for c in history.snapshot() if c["op"] == "create" and c.get("status") in (200, 202) and c.get("task")}
+        statuses = task_statuses(redis, topology.prefix, ids)
+        return all(s in FINISHED for s in statuses.values()) and len(statuses) == len(ids)
+
+    terminal = wait_until(all_terminal, settle, interval=0.5)
+    settled_after = time.monotonic() - faults_ended
+    time.sleep(1.5)  # the watchers' last frames
+    for watcher in watchers:
+        watcher.stop()
+    verdict = check(name, history, watchers, redis, topology.prefix)
+    verdict.figures["load"] = f"{load_seconds:.1f} s, {tier['clients']} clients"
+    verdict.figures["every acknowledged task terminal"] = (f"{settled_after:.1f} s after the last fault" if terminal
+                                                           else f"not within {settle:.0f} s")
+    if not terminal:
+        verdict.fail("no loss", f"acknowledged tasks not all terminal {settle:.0f} s after the last fault")
+    history.dump(os.path.join(topology.directory, "history.jsonl"))
+    for watcher in watchers:
+        watcher.dump(os.path.join(topology.directory, f"{watcher.name}.jsonl"))
+    return verdict, history
+
+
+def task_statuses(redis, prefix, ids):
+    keys = {}
+    for key in redis.scan(f"{prefix}:{{*}}:task:*"):
+        if not key.endswith(":events"):
+            keys[key.rsplit(":", 1)[1]] = key
+    wanted = [i for i in ids if i in keys]
+    replies = redis.pipeline([("HGET", keys[i], "status") for i in wanted]) if wanted else []
+    return dict(zip(wanted, replies))
+
+
+def replica_kill(topology, tier):
+    kills = []
+
+    def faults(done):
+        time.sleep(1.0)
+        while not done.is_set():
+            index = random.randrange(len(topology.replicas))
+            topology.replicas[index].kill()
+            kills.append(time.monotonic())
+            time.sleep(1.0)
+            topology.start_replica(index)
+            done.wait(max(0.0, 2.0 - (time.monotonic() - kills[-1])))
+
+    verdict, _ = run_load(topology, tier, faults, "replica-kill")
+    verdict.figures["replicas killed (SIGKILL, every 2 s)"] = len(kills)
+    if len(kills) < 2:
+        verdict.fail("scenario", f"only {len(kills)} kills happened; the load ended too soon to judge")
+    return verdict
+
+
+def replica_sigterm(topology, tier):
+    """SIGTERM a replica every 3 s while its SSE watchers, long-polls and requests are open; it
+    must exit within 10 s each time, and its watchers resume elsewhere with no missed event."""
+    exits = []
+
+    def faults(done):
+        time.sleep(1.0)
+        while not done.is_set():
+            index = random.randrange(len(topology.replicas))
+            exits.append((topology.replicas[index].name, topology.replicas[index].stop(timeout=20)))
+            topology.start_replica(index)
+            done.wait(3.0)
+
+    verdict, _ = run_load(topology, tier, faults, "replica-sigterm")
+    slowest = max((took for _, took in exits), default=None)
+    verdict.figures["replicas stopped with SIGTERM"] = len(exits)
+    verdict.figures["exits after SIGTERM"] = ", ".join(f"{name} {took:.2f} s" for name, took in exits) or "none"
+    for name, took in exits:
+        if took > 10.0:
+            verdict.fail("graceful shutdown", f"{name} took {took:.1f} s to exit after SIGTERM (limit 10 s)")
+    if len(exits) < 2:
+        verdict.fail("scenario", f"only {len(exits)} SIGTERMs happened; the load ended too soon to judge")
+    return verdict
+
+
+def worker_faults(topology, tier):
+    kills, freezes = [], []
+
+    def faults(done):
+        time.sleep(1.0)
+        while not done.is_set():
+            topology.worker.kill()
+            kills.append(time.monotonic())
+            time.sleep(0.5)
+            topology.worker.start()
+            if done.wait(1.5):
+                break
+            # Frozen past its 2 s lease: the reaper makes its tasks impacted, then re-queues them;
+            # thawed, the worker's late calls must be fenced.
+            topology.worker.signal(signal.SIGSTOP)
+            freezes.append(time.monotonic())
+            time.sleep(3.0)
+            topology.worker.signal(signal.SIGCONT)
+            done.wait(1.5)
+
+    verdict, _ = run_load(topology, tier, faults, "worker-faults", settle=90.0)
+    verdict.figures["worker SIGKILLs / SIGSTOPs (3 s each)"] = f"{len(kills)} / {len(freezes)}"
+    if not kills or not freezes:
+        verdict.fail("scenario", "the load ended before the worker was both killed and frozen")
+    return verdict
+
+
+def redis_outage(topology, tier):
+    readiness = []   # (time, replica index, status or None)
+    outage = {}
+    probing = threading.Event()
+
+    def probe():
+        while not probing.is_set():
+            for index, port in enumerate(topology.replica_ports):
+                try:
+                    status = http_status(port, "/health/ready")
+                except OSError:
+                    status = None
+                readiness.append((time.monotonic(), index, status))
+            time.sleep(0.05)
+
+    prober = threading.Thread(target=probe, daemon=True)
+    prober.start()
+
+    def faults(done):
+        done.wait(2.0)
+        outage["down"] = time.monotonic()
+        topology.redis.kill()
+        time.sleep(5.0)
+        # A replica started while Redis is down serves 503 and becomes ready by itself.
+        late = topology.replicas[2]
+        late.kill()
+        late.start()
+        outage["late_started"] = time.monotonic()
+        topology.start_redis()
+        outage["up"] = time.monotonic()
+
+    verdict, history = run_load(topology, tier, faults, "redis-outage")
+    probing.set()
+    prober.join(timeout=5)
+    down, up = outage.get("down"), outage.get("up")
+    if down is None or up is None:
+        verdict.fail("scenario", "the outage did not happen")
+        return verdict
+    for index in range(len(topology.replicas)):
+        samples = [(t, s) for t, i, s in readiness if i == index]
+        if index != 2:
+            first_503 = next((t for t, s in samples if down <= t and s == 503), None)
+            if first_503 is None or first_503 - down > 1.0:
+                verdict.fail("readiness", f"taskd{index + 1}: /health/ready not 503 within 1 s of Redis going "
+                                          f"({'never' if first_503 is None else f'{first_503 - down:.2f} s'})")
+        ready_again = next((t for t, s in samples if t >= up and s == 200), None)
+        took = None if ready_again is None else ready_again - up
+        verdict.figures[f"taskd{index + 1} ready after Redis returned"] = "never" if took is None else f"{took:.2f} s"
+        if took is None or took > 2.0:
+            verdict.fail("readiness", f"taskd{index + 1}: not ready within 2 s of Redis returning")
+    late_samples = [(t, s) for t, i, s in readiness if i == 2 and outage["late_started"] <= t < up]
+    if any(s not in (503, None) for _, s in late_samples):
+        verdict.fail("readiness", "the replica started during the outage answered /health/ready with something other than 503")
+    during = [c for c in history.snapshot() if c.get("status") is not None and down <= c["mono"] <= up]
+    bad = [c for c in during if c["status"] >= 500 and (c["status"] != 503 or not c.get("retry_after"))]
+    for call in bad[:10]:
+        verdict.fail("outage answers", f"{call['op']} answered {call['status']} (Retry-After {call.get('retry_after')!r}) during the outage")
+    verdict.figures["answers during the outage"] = f"{len(during)} ({sum(1 for c in during if c['status'] == 503)} were 503 with Retry-After)"
+    return verdict
+
+
+SCENARIOS = {"replica-kill": (replica_kill, "everysec"), "replica-sigterm": (replica_sigterm, "everysec"),
+             "worker-faults": (worker_faults, "everysec"),
+             "redis-outage": (redis_outage, "always")}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--bin-dir", required=True, help="where taskd and taskd-demo-worker are")
+    parser.add_argument("--tier", choices=sorted(TIERS), default="ci")
+    parser.add_argument("scenarios", nargs="*", help=f"any of {', '.join(SCENARIOS)} (default: all)")
+    arguments = parser.parse_args()
+    names = arguments.scenarios or list(SCENARIOS)
+    unknown = [n for n in names if n not in SCENARIOS]
+    if unknown:
+        parser.error(f"unknown scenario(s) {unknown}; known: {', '.join(SCENARIOS)}")
+    tier = TIERS[arguments.tier]
+    verdicts = []
+    for name in names:
+        scenario, appendfsync = SCENARIOS[name]
+        # Short leases so a dead or frozen worker's tasks come back within the scenario.
+        topology = Topology(os.path.join(STATE, name), arguments.bin_dir, appendfsync=appendfsync,
+                            demo_settings={"TASKD_LEASE_SECONDS": "2", "TASKD_WORKER_GRACE_SECONDS": "2"})
+        started = time.monotonic()
+        try:
+            log(f"{name}: starting Redis, 3 taskd replicas, HAProxy and the demo worker")
+            topology.start()
+            verdict = scenario(topology, tier)
+        except Exception as error:  # a harness failure is a failed scenario, with the reason shown
+            from checker import Verdict
+            verdict = Verdict(name)
+            verdict.fail("harness", f"{type(error).__name__}: {error}")
+        finally:
+            topology.stop()
+        verdict.figures["took"] = f"{time.monotonic() - started:.1f} s"
+        print(verdict.report(), flush=True)
+        verdicts.append(verdict)
+    failed = [v.name for v in verdicts if not v.passed]
+    log(f"{len(verdicts) - len(failed)} of {len(verdicts)} scenarios passed" + (f"; failed: {', '.join(failed)}" if failed else ""))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
