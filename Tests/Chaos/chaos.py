@@ -13,6 +13,8 @@
   redis-crash-always / redis-crash-everysec
                  Redis SIGKILLed every 10 s and restarted from its AOF: with `always` nothing
                  acknowledged is lost; with `everysec` the no-loss rule reports what was
+  out-of-memory  maxmemory reached under load (noeviction): 503/507 with Retry-After, never a 500,
+                 accepting again within 5 s of memory freed; an eviction policy is named by /health/ready
   redis-outage   Redis stopped for 5 s under load (AOF, appendfsync always): only 503s with
                  Retry-After, /health/ready 503 within 1 s, ready within 2 s of Redis returning, no
                  acknowledged write lost; a replica started while Redis is down becomes ready by itself
@@ -299,13 +301,72 @@ def redis_crashes(topology, tier, appendfsync):
     return verdict
 
 
+def out_of_memory(topology, tier):
+    """maxmemory reached under load (noeviction): writes answered 503/507 with Retry-After, never
+    a 500, no half-written task; accepting again within 5 s of memory freed. Then an eviction
+    policy: /health/ready must say so."""
+    marks = {}
+
+    def faults(done):
+        admin = topology.redis_client()
+        done.wait(2.0)
+        info = admin.call("INFO", "memory")
+        used = int(next(line.split(":")[1] for line in info.splitlines() if line.startswith("used_memory:")))
+        admin.call("CONFIG", "SET", "maxmemory", str(used + 256 * 1024))
+        marks["full"] = time.monotonic()
+        time.sleep(4.0)
+        admin.call("CONFIG", "SET", "maxmemory", "0")
+        marks["freed"] = time.monotonic()
+
+    verdict, history = run_load(topology, tier, faults, "out-of-memory")
+    calls = history.snapshot()
+    full, freed = marks.get("full"), marks.get("freed")
+    if full is None or freed is None:
+        verdict.fail("scenario", "memory was never filled")
+        return verdict
+    refused = [c for c in calls if full <= c["mono"] <= freed and c.get("status") in (503, 507)]
+    bad = [c for c in calls if c.get("status") is not None and c["status"] >= 500
+           and (c["status"] not in (503, 507) or not c.get("retry_after"))]
+    for call in bad[:10]:
+        verdict.fail("out of memory", f"{call['op']} answered {call['status']} (Retry-After {call.get('retry_after')!r}): {call.get('body', '')[:120]}")
+    if not refused:
+        verdict.fail("scenario", "no write was refused while Redis was full")
+    accepted = next((c for c in calls if c["op"] == "create" and c["mono"] >= freed and c.get("status") == 202), None)
+    took = None if accepted is None else accepted["mono"] - freed
+    verdict.figures["writes refused while full (503/507 with Retry-After)"] = len(refused)
+    verdict.figures["first create accepted after memory was freed"] = "never" if took is None else f"{took:.2f} s"
+    if took is None or took > 5.0:
+        verdict.fail("out of memory", "creates not accepted again within 5 s of memory freed")
+
+    admin = topology.redis_client()
+    admin.call("CONFIG", "SET", "maxmemory-policy", "allkeys-lru")
+    try:
+        import http.client
+        said = ""
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and "evict" not in said.lower():
+            connection = http.client.HTTPConnection("127.0.0.1", topology.replica_ports[0], timeout=5)
+            connection.request("GET", "/health/ready")
+            said = connection.getresponse().read().decode("utf-8", "replace")
+            connection.close()
+            time.sleep(0.5)
+        verdict.figures["/health/ready with maxmemory-policy allkeys-lru"] = said.strip()[:200]
+        if "evict" not in said.lower():
+            verdict.fail("eviction policy", f"/health/ready does not mention the eviction policy: {said[:200]}")
+    finally:
+        admin.call("CONFIG", "SET", "maxmemory-policy", "noeviction")
+    return verdict
+
+
 SCENARIOS = {"replica-kill": (replica_kill, "everysec"), "replica-sigterm": (replica_sigterm, "everysec"),
              "worker-faults": (worker_faults, "everysec"),
              "redis-outage": (redis_outage, "always"), "script-flush": (script_flush, "everysec"),
              "redis-crash-always": (lambda t, tier: redis_crashes(t, tier, "always"), "always"),
-             "redis-crash-everysec": (lambda t, tier: redis_crashes(t, tier, "everysec"), "everysec")}
+             "redis-crash-everysec": (lambda t, tier: redis_crashes(t, tier, "everysec"), "everysec"),
+             "out-of-memory": (out_of_memory, "everysec")}
 # The CI tier leaves out what only says something at full size or costs the most.
-CI_SCENARIOS = ["replica-kill", "replica-sigterm", "worker-faults", "redis-outage", "script-flush", "redis-crash-always"]
+CI_SCENARIOS = ["replica-kill", "replica-sigterm", "worker-faults", "redis-outage", "script-flush", "redis-crash-always",
+                "out-of-memory"]
 
 
 def main():
