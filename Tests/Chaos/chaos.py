@@ -13,6 +13,8 @@
   redis-crash-always / redis-crash-everysec
                  Redis SIGKILLed every 10 s and restarted from its AOF: with `always` nothing
                  acknowledged is lost; with `everysec` the no-loss rule reports what was
+  soak           half the measured maximum for 5 minutes (2 in the CI tier, which leaves it out):
+                 RSS and used_memory flat (±10% from minute 1), last minute's p99 ≤ 1.2× the first's
   out-of-memory  maxmemory reached under load (noeviction): 503/507 with Retry-After, never a 500,
                  accepting again within 5 s of memory freed; an eviction policy is named by /health/ready
   redis-outage   Redis stopped for 5 s under load (AOF, appendfsync always): only 503s with
@@ -38,8 +40,8 @@ from load import Client, History, Watcher, drive  # noqa: E402
 from topology import ROOT, Topology, http_status, wait_until  # noqa: E402
 
 STATE = os.path.join(ROOT, ".dev", "chaos")
-TIERS = {"ci": {"tasks": 300, "clients": 4, "watchers": 2, "crash_interval": 3.0},
-         "full": {"tasks": 2000, "clients": 8, "watchers": 3, "crash_interval": 10.0}}
+TIERS = {"ci": {"tasks": 300, "clients": 4, "watchers": 2, "crash_interval": 3.0, "soak_seconds": 120},
+         "full": {"tasks": 2000, "clients": 8, "watchers": 3, "crash_interval": 10.0, "soak_seconds": 300}}
 
 
 def log(message):
@@ -358,12 +360,128 @@ def out_of_memory(topology, tier):
     return verdict
 
 
+def percentile(values, share):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else None
+
+
+def soak(topology, tier):
+    """Half the measured maximum for `soak_seconds`: taskd's RSS and Redis's used_memory flat (±10%
+    from minute 1 to the end), the last minute's p99 ≤ 1.2× the first's, the bounded-state rules
+    clean. Finished tasks keep 30 s (TASKD_RESULT_TTL), so the keyspace reaches a steady size."""
+    redis = topology.redis_client()
+    history = History()
+
+    def finished_count():
+        statuses = task_statuses(redis, topology.prefix, {c["task"] for c in history.snapshot() if c.get("task")})
+        return sum(1 for s in statuses.values() if s in FINISHED)
+
+    # 1. The maximum: closed-loop clients for 15 s, counted by tasks finished (the worker is part of it).
+    stop, created = threading.Event(), {"lock": threading.Lock(), "count": 0}
+    clients = [threading.Thread(target=drive, args=(Client(f"max{n}", topology.url, topology.admin, history), stop, created),
+                                kwargs={"cancel_share": 0.0, "pause": 0.0}, daemon=True) for n in range(tier["clients"])]
+    before = finished_count()
+    started = time.monotonic()
+    for client in clients:
+        client.start()
+    time.sleep(15)
+    stop.set()
+    for client in clients:
+        client.join(timeout=60)
+    maximum = (finished_count() - before) / (time.monotonic() - started)
+    rate = maximum / 2
+    wait_until(lambda: finished_count() == len({c["task"] for c in history.snapshot() if c.get("task")}), 60, interval=0.5)
+
+    # 2. The soak, open loop at half the maximum, sampled every 10 s.
+    duration = tier["soak_seconds"]
+    samples = []   # (seconds since start, {name: rss}, used_memory)
+    latencies = []  # (seconds since start, seconds taken)
+    soak_history = History()
+    client = Client("soak", topology.url, topology.admin, soak_history)
+    lock = threading.Lock()
+    soak_started = time.monotonic()
+    stop = threading.Event()
+
+    def one():
+        begun = time.monotonic()
+        body = {"commandType": random.choice(["backup", "reshard", "create_db", "delete_db"]), "objectName": "soak", "ops": ["1"]}
+        status, _, _ = client.call("create", "POST", "/v1/tasks", body, key=str(random.getrandbits(64)))
+        with lock:
+            latencies.append((begun - soak_started, time.monotonic() - begun, status))
+
+    def sampler():
+        while not stop.wait(10.0):
+            info = redis.call("INFO", "memory")
+            used = int(next(line.split(":")[1] for line in info.splitlines() if line.startswith("used_memory:")))
+            samples.append((time.monotonic() - soak_started, {r.name: topology.rss_bytes(r) for r in topology.replicas}, used))
+
+    sampling = threading.Thread(target=sampler, daemon=True)
+    sampling.start()
+    sent = 0
+    workers = []
+    while time.monotonic() - soak_started < duration:
+        due = soak_started + sent / rate
+        delay = due - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        thread = threading.Thread(target=one, daemon=True)
+        thread.start()
+        workers.append(thread)
+        sent += 1
+        workers = [w for w in workers if w.is_alive()]
+        if len(workers) > 200:  # bounded: a stuck service must not make the harness grow without end
+            time.sleep(0.1)
+    stop.set()
+    for thread in workers:
+        thread.join(timeout=60)
+    sampling.join(timeout=15)
+
+    settled = wait_until(lambda: all(s in FINISHED for s in task_statuses(
+        redis, topology.prefix, {c["task"] for c in soak_history.snapshot() if c.get("task")}).values()), 60, interval=0.5)
+    # Finished tasks expire after 30 s here: judge the creates of the last 25 s, whose tasks cannot
+    # have expired yet, for loss (the bounded-state and path rules cover everything still there).
+    recent = History()
+    cutoff = time.monotonic() - 25
+    for call in soak_history.snapshot():
+        if call["mono"] >= cutoff:
+            recent.add(call)
+    verdict = check("soak", recent, [], redis, topology.prefix, expect_terminal=settled)
+    verdict.figures["maximum (tasks finished per second, closed loop, 15 s)"] = f"{maximum:.0f}"
+    verdict.figures["soak"] = f"{duration} s at {rate:.0f} creates/s ({sent} sent)"
+    errors = sum(1 for _, _, status in latencies if status not in (200, 202))
+    verdict.figures["creates not answered 2xx"] = errors
+    if errors:
+        verdict.fail("soak", f"{errors} creates were not answered 2xx at half the maximum")
+    first = [taken for at, taken, _ in latencies if at < 60]
+    last = [taken for at, taken, _ in latencies if at >= duration - 60]
+    p99_first, p99_last = percentile(first, 0.99), percentile(last, 0.99)
+    if p99_first and p99_last:
+        verdict.figures["create p99, first / last minute"] = f"{p99_first * 1000:.1f} / {p99_last * 1000:.1f} ms"
+        if p99_last > 1.2 * p99_first:
+            verdict.fail("soak", f"p99 grew from {p99_first * 1000:.1f} to {p99_last * 1000:.1f} ms (limit 1.2×)")
+    minute = [s for s in samples if s[0] >= 60]
+    if len(minute) >= 2:
+        start, end = minute[0], minute[-1]
+        for name in start[1]:
+            change = end[1][name] / start[1][name] - 1
+            verdict.figures[f"{name} RSS, minute 1 → end"] = f"{start[1][name] / 2**20:.1f} → {end[1][name] / 2**20:.1f} MiB ({change:+.0%})"
+            if abs(change) > 0.10:
+                verdict.fail("soak", f"{name} RSS changed {change:+.0%} from minute 1 to the end (limit ±10%)")
+        change = end[2] / start[2] - 1
+        verdict.figures["Redis used_memory, minute 1 → end"] = f"{start[2] / 2**20:.1f} → {end[2] / 2**20:.1f} MiB ({change:+.0%})"
+        if abs(change) > 0.10:
+            verdict.fail("soak", f"Redis used_memory changed {change:+.0%} from minute 1 to the end (limit ±10%)")
+    else:
+        verdict.fail("soak", "the soak was too short to compare minute 1 with the end (at least 2 minutes)")
+    return verdict
+
+
 SCENARIOS = {"replica-kill": (replica_kill, "everysec"), "replica-sigterm": (replica_sigterm, "everysec"),
              "worker-faults": (worker_faults, "everysec"),
              "redis-outage": (redis_outage, "always"), "script-flush": (script_flush, "everysec"),
              "redis-crash-always": (lambda t, tier: redis_crashes(t, tier, "always"), "always"),
              "redis-crash-everysec": (lambda t, tier: redis_crashes(t, tier, "everysec"), "everysec"),
-             "out-of-memory": (out_of_memory, "everysec")}
+             "out-of-memory": (out_of_memory, "everysec"), "soak": (soak, "everysec")}
 # The CI tier leaves out what only says something at full size or costs the most.
 CI_SCENARIOS = ["replica-kill", "replica-sigterm", "worker-faults", "redis-outage", "script-flush", "redis-crash-always",
                 "out-of-memory"]
@@ -385,7 +503,8 @@ def main():
         scenario, appendfsync = SCENARIOS[name]
         # Short leases so a dead or frozen worker's tasks come back within the scenario.
         topology = Topology(os.path.join(STATE, name), arguments.bin_dir, appendfsync=appendfsync,
-                            demo_settings={"TASKD_LEASE_SECONDS": "2", "TASKD_WORKER_GRACE_SECONDS": "2"})
+                            demo_settings={"TASKD_LEASE_SECONDS": "2", "TASKD_WORKER_GRACE_SECONDS": "2"},
+                            taskd_settings={"TASKD_RESULT_TTL": "30"} if name == "soak" else None)
         started = time.monotonic()
         try:
             log(f"{name}: starting Redis, 3 taskd replicas, HAProxy and the demo worker")

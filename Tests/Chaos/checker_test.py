@@ -69,13 +69,15 @@ def main():
         task(redis, "twin-a", ["queued"], idempotency_key="k-twin")
         task(redis, "twin-b", ["queued"], idempotency_key="k-twin")
         redis.call("ZADD", f"{S}leases", 1, "ghost")
+        redis.call("ZADD", f"{S}index:finished", 1, "long-gone")
         acknowledge(planted, "missing", "k-missing")
         acknowledge(planted, "twin-a", "k-twin")
         verdict = check("planted", planted, [], redis, "probe", expect_terminal=False)
         said = "\n".join(verdict.failures)
         for rule, needle in [("legal paths", "illegal: queued → completed"), ("legal paths", "skipped: version 1 → 3"),
                              ("bounded state", "finished no-ttl without a TTL"), ("idempotency", "k-twin has 2 tasks in Redis"),
-                             ("bounded state", "leases holds ghost"), ("no loss", "missing")]:
+                             ("bounded state", "leases holds ghost"), ("bounded state", "index:finished holds long-gone"),
+                             ("no loss", "missing")]:
             if not any(line.startswith(rule) and needle in line for line in verdict.failures):
                 failures.append(f"the {rule} rule missed the planted fault ({needle}); it said:\n{said}")
     finally:
@@ -83,7 +85,7 @@ def main():
     for failure in failures:
         print(f"checker test: FAIL: {failure}")
     if not failures:
-        print("checker test: PASS (a clean keyspace passes; each of 6 planted faults is reported by its rule)")
+        print("checker test: PASS (a clean keyspace passes; each of 7 planted faults is reported by its rule)")
     return 1 if failures else 0
 
 

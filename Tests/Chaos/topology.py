@@ -96,7 +96,7 @@ class Process:
 class Topology:
     REPLICAS = 3
 
-    def __init__(self, directory, bin_dir, prefix="chaos", appendfsync="everysec", demo_settings=None):
+    def __init__(self, directory, bin_dir, prefix="chaos", appendfsync="everysec", demo_settings=None, taskd_settings=None):
         self.directory = directory
         shutil.rmtree(directory, ignore_errors=True)
         os.makedirs(os.path.join(directory, "redis"))
@@ -122,7 +122,8 @@ class Topology:
         for n, port in enumerate(self.replica_ports, start=1):
             env = dict(base, TASKD_REDIS_URL=redis_url, TASKD_HOST="127.0.0.1", TASKD_PORT=str(port), TASKD_PREFIX=prefix,
                        TASKD_ADMIN_KEY=self.admin[0], TASKD_ADMIN_SECRET=self.admin[1], TASKD_LOG_LEVEL="info",
-                       TASKD_PUBLIC_URL=f"http://127.0.0.1:{self.http_port}", TASKD_TRUSTED_PROXIES="127.0.0.1")
+                       TASKD_PUBLIC_URL=f"http://127.0.0.1:{self.http_port}", TASKD_TRUSTED_PROXIES="127.0.0.1",
+                       **(taskd_settings or {}))
             self.replicas.append(Process(f"taskd{n}", [os.path.join(bin_dir, "taskd")], env,
                                          os.path.join(directory, f"taskd{n}.log")))
         haproxy_env = dict(base, HAPROXY_BIND=f"127.0.0.1:{self.http_port}", HAPROXY_STATS_BIND=f"127.0.0.1:{self.stats_port}",
@@ -170,6 +171,10 @@ class Topology:
         """Newest first: the worker hands its tasks back, HAProxy, the replicas, Redis."""
         for process in [self.worker, self.haproxy, *reversed(self.replicas), self.redis]:
             process.stop()
+
+    def rss_bytes(self, process):
+        with open(f"/proc/{process.pid}/status") as f:
+            return next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmRSS:"))
 
     def pids(self):
         return {p.name: p.pid for p in [self.redis, *self.replicas, self.haproxy, self.worker]}
