@@ -71,12 +71,15 @@ final class AllTasksFeed: Sendable {
             if let known {
                 do {
                     let read = try await store.shardEvents(after: known)
-                    state.withLock { state in
-                        if state.positions != nil { state.positions = read.positions }
-                    }
                     if !read.events.isEmpty {
                         try await deliver(read.events)
                         quietSince = ContinuousClock.now
+                    }
+                    // Only after delivery: when reading the tasks fails (Redis went away between the
+                    // two reads), the next pass reads the same events again instead of losing them
+                    // (seen in the fault suite's redis-outage scenario: a watcher silently missed 96).
+                    state.withLock { state in
+                        if state.positions != nil { state.positions = read.positions }
                     }
                 } catch {
                     logger.debug("all-tasks feed read failed; retrying", metadata: ["error": "\(error)"])

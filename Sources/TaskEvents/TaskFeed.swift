@@ -105,9 +105,11 @@ final class TaskFeed: Sendable {
             do {
                 let page = try await store.events(ofTask: taskId, after: last)
                 if let newest = page.events.last {
-                    last = StreamID(newest.id)
+                    // The position moves only once the page is delivered: a failed read of the task
+                    // reads the same events again next time, instead of losing them.
                     let task = try await store.get(taskId)
                     broadcast(.events(page.events, task: task))
+                    last = StreamID(newest.id)
                     quietSince = ContinuousClock.now
                 }
             } catch {

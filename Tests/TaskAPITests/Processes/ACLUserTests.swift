@@ -47,6 +47,8 @@ struct ACLRedis {
 
     init(_ ruleSet: ACLRuleSet, notifyKeyspaceEvents: String?) async throws {
         let adminPassword = "acl-admin-\(UUID().uuidString.prefix(8))"
+        TestSecrets.record(adminPassword)
+        TestSecrets.record(Self.taskdPassword)
         var arguments = ["--user", "admin", "on", ">" + adminPassword, "~*", "&*", "+@all", "--user", "default", "off"]
         if let notifyKeyspaceEvents { arguments += ["--notify-keyspace-events", notifyKeyspaceEvents] }
         server = try RedisServerProcess(arguments: arguments)
@@ -120,7 +122,6 @@ final class TaskdAsACLUser: @unchecked Sendable {
     /// SIGKILL: a child of the test process inherits its blocked signal mask (SIGTERM included).
     func stop() async {
         await process.stop()
-        try? FileManager.default.removeItem(atPath: logPath)
     }
 }
 
@@ -133,6 +134,7 @@ struct ACLHTTP: Sendable {
     init(port: Int, key: String, secret: String) {
         self.port = port
         authorization = "Basic " + Data("\(key):\(secret)".utf8).base64EncodedString()
+        TestSecrets.recordAuthorization(authorization)
     }
 
     /// One request on a connection of its own, answered within `limit` or failed. Cancelled or out of
@@ -171,7 +173,9 @@ struct ACLHTTP: Sendable {
     }
 
     static func object(_ buffer: ByteBuffer) -> [String: Any] {
-        (try? JSONSerialization.jsonObject(with: Data(buffer.readableBytesView))) as? [String: Any] ?? [:]
+        let object = (try? JSONSerialization.jsonObject(with: Data(buffer.readableBytesView))) as? [String: Any] ?? [:]
+        TestSecrets.recordSecrets(in: object)
+        return object
     }
 }
 

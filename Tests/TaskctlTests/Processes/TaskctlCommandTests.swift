@@ -63,6 +63,8 @@ import Testing
         let viewer = try await ctl.taskctl(["keys", "create", "--role", "viewer", "--name", "watcher"]).output.trimmingCharacters(in: .newlines)
         let operatorKey = try await ctl.taskctl(["keys", "create", "--role", "operator", "--name", "ops"]).output.trimmingCharacters(in: .newlines)
         #expect(viewer.contains(":") && operatorKey.contains(":"))
+        // ./dev test searches the run's logs for every secret a test used.
+        for credential in [viewer, operatorKey] { TestSecrets.record(String(credential.split(separator: ":").last ?? "")) }
 
         // 401: one line naming the status and what to check; the secret is never printed, not even with --verbose.
         let wrongSecret = "wrong-secret-\(UUID().uuidString.prefix(8))"
@@ -120,6 +122,7 @@ import Testing
         let created = try await ctl.taskctl(["keys", "create", "--role", "worker", "--name", "backup worker", "--output", "json"])
         let key = try #require(try JSONSerialization.jsonObject(with: Data(created.output.utf8)) as? [String: Any])
         let id = try #require(key["key"] as? String)
+        TestSecrets.record(key["secret"] as? String ?? "")
         #expect(key["role"] as? String == "worker" && (key["secret"] as? String)?.isEmpty == false, "\(created)")
         let listed = try await ctl.taskctl(["keys", "list"])
         #expect(listed.lines.first?.hasPrefix("KEY ") == true, "\(listed)")
