@@ -72,7 +72,7 @@ import Testing
         #expect(blocked, "every XREAD BLOCK 0 waits")
         let transition = try #require(commands.first { $0.contains("--eval <(Lua/flatten.sh Lua/cancel-11.lua)") })
         let cancel = try Self.bash(transition)
-        #expect(await cancel.exitStatus(within: .seconds(10)) == 0 && cancel.output == "0\ncancelled\n2\n",
+        #expect(await cancel.exitStatus(within: .seconds(10)) == 0 && cancel.output == "0\ncancelled\n2\n1\n\n",
                 "\(cancel.output) \(cancel.errors)")
         for (reader, command) in zip(readers, blocking) {
             #expect(await reader.exitStatus(within: .seconds(10)) == 0, "\(command)")
