@@ -11,7 +11,8 @@ import TaskEngine
 struct DashboardController {
     let services: APIServices
 
-    static let defaultSessionLifetime: Duration = .seconds(8 * 3600)
+    /// `TASKD_SESSION_TTL`'s default (and `buildRouter`'s), 8 hours.
+    static let defaultSessionLifetime: Duration = .seconds(28_800)
 
     /// Where the session cookie is a credential: the session routes and exactly the API routes the
     /// page calls. Everywhere else a cookie is refused (401 `session_not_accepted`).

@@ -10,7 +10,7 @@ import TaskEvents
 /// Every route of taskd, dialect by dialect; the dashboard's session cookie is accepted on the ones
 /// the page calls (``DashboardController/pageRoutes``).
 func allEndpoints(_ services: APIServices, hub: TaskChangeHub, metrics: MetricsExport? = nil) -> [Endpoint] {
-    let endpoints = HealthController(services: services, hub: hub).endpoints
+    let endpoints: [Endpoint] = HealthController(services: services, hub: hub).endpoints
         + MetricsController(services: services, export: metrics).endpoints
         + CloudTasksController(services: services, hub: hub).endpoints
         + NativeTasksController(services: services).endpoints
@@ -34,7 +34,7 @@ func allEndpoints(_ services: APIServices, hub: TaskChangeHub, metrics: MetricsE
 /// With `tracing`, every request is a span (of the caller's trace when it sends `traceparent`).
 public func buildRouter(
     store: TaskStore, keys: APIKeyStore, hub: TaskChangeHub, origin: RequestOrigin = RequestOrigin(),
-    throttleLimits: AuthThrottleLimits = AuthThrottleLimits(), sessionLifetime: Duration = DashboardController.defaultSessionLifetime,
+    throttleLimits: AuthThrottleLimits = AuthThrottleLimits(), sessionLifetime: Duration = .seconds(28_800),
     logger: Logger, metrics: MetricsExport? = nil, tracing: Bool = false
 ) -> Router<AppRequestContext> {
     let services = APIServices(store: store, keys: keys, authenticator: Authenticator(keys: keys, store: store, throttleLimits: throttleLimits),
@@ -115,7 +115,7 @@ struct UnroutedRequestMiddleware: RouterMiddleware {
 public func buildApplication(
     host: String, port: Int, store: TaskStore, keys: APIKeyStore, hub: TaskChangeHub, services: [any Service],
     limits: ConnectionLimits = ConnectionLimits(), origin: RequestOrigin = RequestOrigin(),
-    sessionLifetime: Duration = DashboardController.defaultSessionLifetime, logger: Logger,
+    sessionLifetime: Duration = .seconds(28_800), logger: Logger,
     metrics: MetricsExport? = nil, tracing: Bool = false
 ) -> some ApplicationProtocol {
     let count = ConnectionCount()
