@@ -50,7 +50,7 @@ final class Authenticator: Sendable {
                 throw APIError(.forbidden, "csrf_token_required",
                                "A state-changing call made with the session cookie must send the session's CSRF token in X-CSRF-Token.")
             }
-            return (APIKey(key: session.keyId, role: session.role, name: session.name, createdAt: 0), session)
+            return (session.apiKey, session)
         }
         guard let credentials else {
             throw APIError(.unauthorized, "missing_credentials", "This route needs credentials: HTTP Basic key:secret, Bearer key:secret, or x-api-key and x-api-secret-key.", headers: Credentials.challenge)

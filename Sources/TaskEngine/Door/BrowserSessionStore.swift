@@ -16,6 +16,9 @@ public struct BrowserSession: Sendable, Hashable {
     /// HMAC-SHA256 of a fixed label under the cookie: only the holder of the cookie can know it, and
     /// no replica needs to store it (every one derives the same token from the same cookie).
     public var csrfToken: String
+
+    /// The key the session acts as (its role and name as of the request; never its secret).
+    public var apiKey: APIKey { APIKey(key: keyId, role: role, name: name, createdAt: 0) }
 }
 
 /// Browser sessions in Redis, so every replica honours (and forgets) the same ones: a hash per

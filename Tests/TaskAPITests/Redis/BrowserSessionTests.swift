@@ -160,7 +160,7 @@ import Testing
             #expect(page.headers[.contentSecurityPolicy]?.contains("default-src 'none'") == true)
             #expect(String(buffer: page.body).contains("id=\"login-form\""))
             for asset in ["/ui/app.js", "/ui/app.css"] {
-                #expect(try await client.execute(uri: asset, method: .get).status == .ok, asset)
+                #expect(try await client.execute(uri: asset, method: .get).status == .ok, "\(asset)")
             }
         }
     }
