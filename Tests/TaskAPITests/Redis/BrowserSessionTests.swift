@@ -24,7 +24,8 @@ import Testing
     }
 
     static func login(_ client: some TestClientProtocol, _ credentials: HTTPFields) async throws -> Login {
-        let response = try await client.execute(uri: "/ui/login", method: .post, headers: credentials)
+        // (A live client sends an empty POST body chunked: with a JSON content type, as the page's fetch needs none.)
+        let response = try await client.execute(uri: "/ui/login", method: .post, headers: credentials + jsonContent)
         try #require(response.status == .ok, "login answered \(response.status)")
         let setCookie = try #require(response.headers[.setCookie])
         let value = try #require(setCookie.split(separator: ";").first?.split(separator: "=", maxSplits: 1).last.map(String.init))
@@ -172,15 +173,16 @@ import Testing
             let viewer = try #require(credentials.byRole[.viewer])
             let from = { (address: String) -> HTTPFields in [HTTPField.Name("X-Forwarded-For")!: address] }
             for attempt in 1...3 {
-                let wrong = try await client.execute(uri: "/ui/login", method: .post, headers: [.authorization: "Bearer \(viewer.key):wrong-\(attempt)"] + from("198.51.100.20"))
+                let wrong = try await client.execute(uri: "/ui/login", method: .post, headers: [.authorization: "Bearer \(viewer.key):wrong-\(attempt)"] + from("198.51.100.20") + jsonContent)
                 #expect(wrong.status == .unauthorized)
             }
-            let blocked = try await client.execute(uri: "/ui/login", method: .post, headers: credentials.basic(.viewer) + from("198.51.100.20"))
+            let blocked = try await client.execute(uri: "/ui/login", method: .post, headers: credentials.basic(.viewer) + from("198.51.100.20") + jsonContent)
             #expect(blocked.status == .tooManyRequests, "the right secret after too many failed logins")
             #expect(blocked.headers[.retryAfter] != nil)
 
             // Guessed cookies count per address; a good session from another address is untouched.
-            let good = try await client.execute(uri: "/ui/login", method: .post, headers: credentials.basic(.viewer) + from("198.51.100.30"))
+            let good = try await client.execute(uri: "/ui/login", method: .post, headers: credentials.basic(.viewer) + from("198.51.100.30") + jsonContent)
+            try #require(good.status == .ok, "a login from another address: \(good.status) \(String(buffer: good.body))")
             let cookie = try #require(good.headers[.setCookie]?.split(separator: ";").first.map(String.init))
             for attempt in 1...3 {
                 let guess = try await client.execute(uri: "/v1/tasks", method: .get,
@@ -193,7 +195,7 @@ import Testing
 
             // Logins and logouts are in the audit trail, under the key's id and never with the cookie.
             let login = try await Self.login(client, credentials.basic(.operator) + from("198.51.100.40"))
-            #expect(try await client.execute(uri: "/ui/logout", method: .post, headers: login.withToken + from("198.51.100.40")).status == .noContent)
+            #expect(try await client.execute(uri: "/ui/logout", method: .post, headers: login.withToken + from("198.51.100.40") + jsonContent).status == .noContent)
             let operatorKey = try #require(credentials.byRole[.operator]).key
             let entries = try await eventuallyValue { () -> [[String: String]]? in
                 let entries = try await store.audit.newest(50)
