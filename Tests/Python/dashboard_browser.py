@@ -71,13 +71,26 @@ def wait(driver, predicate, what, timeout=20):
 
 
 def row_status(driver, task_id):
-    rows = driver.find_elements(By.CSS_SELECTOR, f'tr[data-task-id="{task_id}"]')
-    return rows[0].get_attribute("data-status") if rows else None
+    """Read in one script: the page replaces a row on every event, so a found element goes stale."""
+    return driver.execute_script(
+        "const r = document.querySelector(`tr[data-task-id='${arguments[0]}']`); return r ? r.dataset.status : null;", task_id)
 
 
 def row_progress(driver, task_id):
-    bars = driver.find_elements(By.CSS_SELECTOR, f'tr[data-task-id="{task_id}"] progress')
-    return float(bars[0].get_attribute("value")) if bars else None
+    value = driver.execute_script(
+        "const p = document.querySelector(`tr[data-task-id='${arguments[0]}'] progress`); return p ? p.value : null;", task_id)
+    return None if value is None else float(value)
+
+
+def click(driver, selector):
+    """Clicks the element now under `selector` (found and clicked in one go, retried if replaced meanwhile)."""
+    for _ in range(20):
+        try:
+            driver.find_element(By.CSS_SELECTOR, selector).click()
+            return
+        except Exception:
+            time.sleep(0.1)
+    raise AssertionError(f"could not click {selector}")
 
 
 def log_in(driver, credential):
@@ -156,10 +169,10 @@ def run(driver):
     check(driver.execute_script("return window.__noReload === true"), "the page never reloaded")
 
     # Its detail: per-op bars and the event history from the task's own stream.
-    driver.find_element(By.CSS_SELECTOR, f'tr[data-task-id="{reshard}"] td.command button').click()
+    click(driver, f'tr[data-task-id="{reshard}"] td.command button')
     wait(driver, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#detail-ops li[data-op]")) == 2, "the detail shows two ops")
     wait(driver, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#detail-history li")) >= 4, "the detail shows the event history")
-    values = [float(p.get_attribute("value")) for p in driver.find_elements(By.CSS_SELECTOR, "#detail-ops li[data-op] progress")]
+    values = driver.execute_script("return [...document.querySelectorAll('#detail-ops li[data-op] progress')].map(p => p.value)")
     check(values == [100.0, 100.0], f"each op's bar is at 100 ({values})")
     history = driver.find_element(By.ID, "detail-history").text
     check("created" in history and "completed" in history, "the history runs from created to completed")
@@ -169,7 +182,7 @@ def run(driver):
     # Cancel a running task from the page, behind the confirmation.
     backup = submit("backup", [str(i) for i in range(1, 9)], "bdb:ui-2")
     wait(driver, lambda d: row_status(d, backup) == "running", "the backup runs")
-    driver.find_element(By.CSS_SELECTOR, f'tr[data-task-id="{backup}"] button[data-action="cancel"]').click()
+    click(driver, f'tr[data-task-id="{backup}"] button[data-action="cancel"]')
     wait(driver, lambda d: d.find_element(By.ID, "confirm-cancel").is_displayed(), "the confirmation opens")
     shot(driver, "confirm-cancel")
     driver.find_element(By.ID, "confirm-yes").click()
@@ -222,7 +235,7 @@ def run(driver):
     wait(driver, lambda d: row_status(d, reshard) == "completed", "the viewer sees the tasks")
     check(driver.find_element(By.ID, "who-role").text == "viewer", "logged in as viewer")
     check(not driver.find_elements(By.CSS_SELECTOR, "button[data-action]"), "a viewer sees no action buttons in the table")
-    driver.find_element(By.CSS_SELECTOR, f'tr[data-task-id="{reshard}"] td.command button').click()
+    click(driver, f'tr[data-task-id="{reshard}"] td.command button')
     wait(driver, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#detail-history li")) >= 4, "the viewer's detail loads")
     check(not driver.find_elements(By.CSS_SELECTOR, "#detail-actions button"), "a viewer sees no action buttons in the detail")
     shot(driver, "viewer")
