@@ -237,6 +237,7 @@ def run(driver):
     check(not driver.find_elements(By.CSS_SELECTOR, "button[data-action]"), "a viewer sees no action buttons in the table")
     click(driver, f'tr[data-task-id="{reshard}"] td.command button')
     wait(driver, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#detail-history li")) >= 4, "the viewer's detail loads")
+    wait(driver, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#detail-ops li[data-op]")) == 2, "the viewer's detail shows the ops")
     check(not driver.find_elements(By.CSS_SELECTOR, "#detail-actions button"), "a viewer sees no action buttons in the detail")
     shot(driver, "viewer")
 
