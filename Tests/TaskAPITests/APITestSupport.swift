@@ -38,6 +38,7 @@ func withAPI<T: Sendable>(
         for role in APIRole.allCases {
             let (key, secret) = try await keys.create(role: role, name: "test \(role.rawValue)")
             credentials.byRole[role] = (key.key, secret)
+            TestSecrets.record(secret)
         }
         let hub = TaskChangeHub(store: store, logger: TestEnvironment.logger)
         let app = Application(router: buildRouter(store: store, keys: keys, hub: hub, origin: origin, throttleLimits: throttleLimits,

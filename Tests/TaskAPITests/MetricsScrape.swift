@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// A `/metrics` answer read by real parsers: `promtool check metrics` (Debian's prometheus package)
@@ -15,6 +16,8 @@ struct MetricsScrape {
 
     init(_ text: String) async throws {
         self.text = text
+        // Kept with the run's logs: `./dev test` searches every scrape for the secrets the tests used.
+        try? Data(text.utf8).write(to: URL(fileURLWithPath: TestEnvironment.stateDirectory + "/metrics-\(UUID().uuidString.prefix(8)).prom"))
         let python = try #require(ProcessInfo.processInfo.environment["TASKD_TEST_PYTHON"], "TASKD_TEST_PYTHON is not set: run the tests with ./dev test")
         let (status, output, errors) = try await Self.run(python, [Self.parserScript], input: text)
         try #require(status == 0, "prometheus_client could not parse /metrics: \(errors)")

@@ -32,7 +32,8 @@ public final class TaskdProcess: @unchecked Sendable {
         environment["TASKD_PREFIX"] = prefix
         environment["TASKD_ADMIN_KEY"] = admin.0
         environment["TASKD_ADMIN_SECRET"] = admin.1
-        environment["TASKD_LOG_LEVEL"] = "warning"
+        TestSecrets.record(admin.1)
+        environment["TASKD_LOG_LEVEL"] = "info"
         environment["TASKD_SHARDS"] = String(TestEnvironment.shards)
         if redisURL.hasPrefix("rediss://"), let ca = TestEnvironment.testCA { environment["TASKD_REDIS_CA_FILE"] = ca }
         for (name, value) in settings { environment[name] = value }
