@@ -91,7 +91,7 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
-            resources: [.copy("openapi.json")]
+            resources: [.copy("openapi.json"), .copy("Dashboard/ui")]
         ),
         // The worker library: claims and runs tasks through the engine, no HTTP.
         .target(

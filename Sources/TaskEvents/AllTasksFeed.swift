@@ -25,12 +25,16 @@ final class AllTasksFeed: Sendable {
     }
 
     let doorbell = Doorbell()
+    /// Events read per shard and pass.
+    static let pageSize = 1000
     private let store: TaskStore
+    private let watch: NotificationWatch
     private let logger: Logger
     private let state = Mutex(State())
 
-    init(store: TaskStore, logger: Logger) {
+    init(store: TaskStore, watch: NotificationWatch, logger: Logger) {
         self.store = store
+        self.watch = watch
         self.logger = logger
     }
 
@@ -68,9 +72,11 @@ final class AllTasksFeed: Sendable {
         while !Task.isCancelled {
             let generation = doorbell.generation
             let known = state.withLock { $0.subscribers.isEmpty ? nil : $0.positions }
+            var pageWasFull = false
             if let known {
                 do {
-                    let read = try await store.shardEvents(after: known)
+                    let read = try await store.shardEvents(after: known, count: Self.pageSize)
+                    pageWasFull = read.events.count >= Self.pageSize
                     if !read.events.isEmpty {
                         try await deliver(read.events)
                         quietSince = ContinuousClock.now
@@ -89,7 +95,10 @@ final class AllTasksFeed: Sendable {
                     quietSince = ContinuousClock.now
                 }
             }
-            await doorbell.wait(since: generation, timeout: known == nil ? .seconds(60) : TaskFeed.safetyInterval)
+            // A full page leaves more to read: read on at once (else a polling feed, notifications
+            // off, would fall further behind a busy stream with every pass).
+            if pageWasFull { continue }
+            await doorbell.wait(since: generation, timeout: known == nil ? .seconds(60) : watch.safetyInterval)
         }
     }
 

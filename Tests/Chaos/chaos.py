@@ -15,6 +15,8 @@
                  acknowledged is lost; with `everysec` the no-loss rule reports what was
   soak           half the measured maximum for 5 minutes (2 in the CI tier, which leaves it out):
                  RSS and used_memory flat (±10% from minute 1), last minute's p99 ≤ 1.2× the first's
+  notifications-off  keyspace notifications switched off under load (taskd may not switch them on):
+                 detected and named by /health/ready, feeds fall back to polling, nothing missed
   out-of-memory  maxmemory reached under load (noeviction): 503/507 with Retry-After, never a 500,
                  accepting again within 5 s of memory freed; an eviction policy is named by /health/ready
   redis-outage   Redis stopped for 5 s under load (AOF, appendfsync always): only 503s with
@@ -48,22 +50,29 @@ def log(message):
     print(f"chaos: {message}", flush=True)
 
 
-def run_load(topology, tier, faults, name, settle=60.0):
-    """Clients create `tier['tasks']` tasks (a tenth cancelled) while `faults(stop)` runs in its
-    thread; then every acknowledged task must end within `settle` s of the faults' end."""
+def run_load(topology, tier, faults, name, settle=60.0, load_until_faults_end=False, pause=0.02):
+    """Clients create `tier['tasks']` tasks (a tenth cancelled) while `faults(done)` runs in its
+    thread (`done` is set when the load ends); then every acknowledged task must end within `settle`
+    s of the faults' end. `load_until_faults_end`: the clients create until `faults` returns instead."""
     history = History()
     watchers = [Watcher(f"watcher{n}", topology.url, topology.admin) for n in range(tier["watchers"])]
     for watcher in watchers:
         watcher.start()
     time.sleep(0.5)
     stop, created = threading.Event(), {"lock": threading.Lock(), "count": 0}
-    clients = [threading.Thread(target=drive, args=(Client(f"client{n}", topology.url, topology.admin, history), stop, created),
-                                kwargs={"limit": tier["tasks"]}, daemon=True) for n in range(tier["clients"])]
     faults_done = threading.Event()
+    if load_until_faults_end:
+        stop = faults_done
+    clients = [threading.Thread(target=drive, args=(Client(f"client{n}", topology.url, topology.admin, history), stop, created),
+                                kwargs={"limit": None if load_until_faults_end else tier["tasks"], "pause": pause}, daemon=True)
+               for n in range(tier["clients"])]
+    fault_errors = []
 
     def fault_thread():
         try:
             faults(faults_done)
+        except Exception as error:  # reported as a failed scenario below
+            fault_errors.append(f"{type(error).__name__}: {error}")
         finally:
             faults_done.set()
 
@@ -91,6 +100,9 @@ def run_load(topology, tier, faults, name, settle=60.0):
     for watcher in watchers:
         watcher.stop()
     verdict = check(name, history, watchers, redis, topology.prefix)
+    verdict.watchers = watchers
+    for error in fault_errors:
+        verdict.fail("harness", f"the fault thread failed: {error}")
     verdict.figures["load"] = f"{load_seconds:.1f} s, {tier['clients']} clients"
     verdict.figures["every acknowledged task terminal"] = (f"{settled_after:.1f} s after the last fault" if terminal
                                                            else f"not within {settle:.0f} s")
@@ -476,15 +488,89 @@ def soak(topology, tier):
     return verdict
 
 
+def notifications_off(topology, tier):
+    """Keyspace notifications switched off under load, with taskd unable to switch them on (no
+    CONFIG): detected and named by /health/ready, live push falls back to reading the streams
+    (event to watcher p99 ≤ 1.5 s meanwhile), nothing missed; switched on again, the note goes."""
+    marks, readiness = {}, {}
+
+    def ready_problems(port):
+        import http.client
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        try:
+            connection.request("GET", "/health/ready")
+            return connection.getresponse().read().decode("utf-8", "replace")
+        except (OSError, http.client.HTTPException):
+            return ""
+        finally:
+            connection.close()
+
+    def faults(done):
+        admin = topology.redis_client()
+        time.sleep(2.0)
+        admin.call("CONFIG", "SET", "notify-keyspace-events", "")
+        marks["off"] = time.time()
+        deadline = time.monotonic() + 20
+        pending = set(range(len(topology.replicas)))
+        while pending and time.monotonic() < deadline:
+            for index in list(pending):
+                if "notify-keyspace-events" in ready_problems(topology.replica_ports[index]):
+                    readiness[index] = time.time() - marks["off"]
+                    pending.discard(index)
+            time.sleep(0.2)
+        time.sleep(4.0)
+        admin.call("CONFIG", "SET", "notify-keyspace-events", "Kt")
+        marks["on"] = time.time()
+        time.sleep(3.0)  # load goes on: notifications arriving again must clear the note
+        marks["after"] = [ready_problems(port) for port in topology.replica_ports]
+
+    # Paced (each client a create every 0.25 s): latency is the point here, so the load stays well
+    # below what the watchers can take.
+    verdict, _ = run_load(topology, tier, faults, "notifications-off", load_until_faults_end=True, pause=0.25)
+    if "off" not in marks or "on" not in marks:
+        verdict.fail("scenario", "notifications were never switched off and on")
+        return verdict
+    for index in range(len(topology.replicas)):
+        took = readiness.get(index)
+        verdict.figures[f"taskd{index + 1} /health/ready named it after"] = "never" if took is None else f"{took:.1f} s"
+        if took is None:
+            verdict.fail("detection", f"taskd{index + 1}: /health/ready never said notifications are off")
+    # Event to watcher, for events written while notifications were off (stream ids are Redis's clock).
+    def written(event_id):
+        return int(event_id.split(":")[-1].split("-")[0]) / 1000
+    def lags(start, end):
+        return [received - written(event_id) for watcher in verdict.watchers for _, event_id, _, received in watcher.frames
+                if event_id and start <= written(event_id) <= end]
+    # The polling fallback may add at most 1.5 s to what the same watchers see with notifications on
+    # (measured in the same run: on a loaded machine or a debug build the baseline is far from 0).
+    # The fallback is judged once every replica has noticed (until then feeds look every 2 s); the
+    # whole off window is reported too.
+    noticed = marks["off"] + max(readiness.values(), default=0.0)
+    baseline, off, fallback = lags(0, marks["off"]), lags(marks["off"], marks["on"]), lags(noticed, marks["on"])
+    p99_on, p99_off, p99_fallback = (percentile(x, 0.99) for x in (baseline, off, fallback))
+
+    def ms(value):
+        return "no events" if value is None else f"{value * 1000:.0f} ms"
+    verdict.figures["event to watcher p99: notifications on / off, before noticed / off, after"] = (
+        f"{ms(p99_on)} / {ms(p99_off)} / {ms(p99_fallback)} ({len(fallback)} frames)")
+    if p99_on is None or p99_fallback is None or p99_fallback > p99_on + 1.5:
+        verdict.fail("fallback", f"event-to-watcher p99 {ms(p99_fallback)} in the polling fallback against {ms(p99_on)} with "
+                                 f"notifications on (limit: 1.5 s more)")
+    if any("notify-keyspace-events" in text for text in marks["after"]):
+        verdict.fail("recovery", "/health/ready still names notify-keyspace-events after they were switched on again")
+    return verdict
+
+
 SCENARIOS = {"replica-kill": (replica_kill, "everysec"), "replica-sigterm": (replica_sigterm, "everysec"),
              "worker-faults": (worker_faults, "everysec"),
              "redis-outage": (redis_outage, "always"), "script-flush": (script_flush, "everysec"),
              "redis-crash-always": (lambda t, tier: redis_crashes(t, tier, "always"), "always"),
              "redis-crash-everysec": (lambda t, tier: redis_crashes(t, tier, "everysec"), "everysec"),
-             "out-of-memory": (out_of_memory, "everysec"), "soak": (soak, "everysec")}
+             "out-of-memory": (out_of_memory, "everysec"), "notifications-off": (notifications_off, "everysec"),
+             "soak": (soak, "everysec")}
 # The CI tier leaves out what only says something at full size or costs the most.
 CI_SCENARIOS = ["replica-kill", "replica-sigterm", "worker-faults", "redis-outage", "script-flush", "redis-crash-always",
-                "out-of-memory"]
+                "out-of-memory", "notifications-off"]
 
 
 def main():
@@ -503,6 +589,7 @@ def main():
         scenario, appendfsync = SCENARIOS[name]
         # Short leases so a dead or frozen worker's tasks come back within the scenario.
         topology = Topology(os.path.join(STATE, name), arguments.bin_dir, appendfsync=appendfsync,
+                            without_config=name == "notifications-off",
                             demo_settings={"TASKD_LEASE_SECONDS": "2", "TASKD_WORKER_GRACE_SECONDS": "2"},
                             taskd_settings={"TASKD_RESULT_TTL": "30"} if name == "soak" else None)
         started = time.monotonic()

@@ -203,7 +203,7 @@ def check(name, history, watchers, redis, prefix, expect_terminal=True):
     # SSE: every watcher saw every acknowledged task end (or was told of a gap), ids rising.
     for watcher in watchers:
         seen_terminal, gaps, last = set(), 0, None
-        for event, event_id, data in watcher.frames:
+        for event, event_id, data, _ in watcher.frames:
             if event in ("trimmed", "snapshot"):
                 gaps += 1
             if event_id:

@@ -133,7 +133,7 @@ class Watcher(threading.Thread):
         self.host, _, port = host_port.partition(":")
         self.port = int(port)
         self.authorization = "Basic " + base64.b64encode(f"{admin[0]}:{admin[1]}".encode()).decode()
-        self.frames = []        # (event, id, data dict or None)
+        self.frames = []        # (event, id, data dict or None, wall-clock time received)
         self.reconnects = 0
         self.stopping = threading.Event()
         self.last_id = None
@@ -141,8 +141,8 @@ class Watcher(threading.Thread):
 
     def dump(self, path):
         with open(path, "w") as f:
-            for event, event_id, data in self.frames:
-                f.write(json.dumps({"event": event, "id": event_id, "data": data}, sort_keys=True) + "\n")
+            for event, event_id, data, received in self.frames:
+                f.write(json.dumps({"event": event, "id": event_id, "data": data, "received": received}, sort_keys=True) + "\n")
 
     def stop(self):
         self.stopping.set()
@@ -188,7 +188,7 @@ class Watcher(threading.Thread):
                         document = json.loads("\n".join(data)) if data else None
                     except ValueError:
                         document = None
-                    self.frames.append((event, event_id, document))
+                    self.frames.append((event, event_id, document, time.time()))
                     if event_id:
                         self.last_id = event_id
                 event, event_id, data = None, None, []

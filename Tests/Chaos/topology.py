@@ -96,7 +96,10 @@ class Process:
 class Topology:
     REPLICAS = 3
 
-    def __init__(self, directory, bin_dir, prefix="chaos", appendfsync="everysec", demo_settings=None, taskd_settings=None):
+    def __init__(self, directory, bin_dir, prefix="chaos", appendfsync="everysec", demo_settings=None, taskd_settings=None,
+                 without_config=False):
+        """`without_config`: taskd talks to Redis as a user that may not run CONFIG (as with
+        Docker/redis-acl/taskd.acl), so it cannot change notify-keyspace-events by itself."""
         self.directory = directory
         shutil.rmtree(directory, ignore_errors=True)
         os.makedirs(os.path.join(directory, "redis"))
@@ -116,8 +119,10 @@ class Topology:
             "redis-server", "--bind", "127.0.0.1", "--port", str(self.redis_port), "--dir", os.path.join(directory, "redis"),
             "--save", "", "--appendonly", "yes", "--appendfsync", appendfsync,
             "--notify-keyspace-events", "Kt", "--maxmemory-policy", "noeviction",
-        ], base, os.path.join(directory, "redis.log"))
-        redis_url = f"redis://127.0.0.1:{self.redis_port}"
+        ] + (["--user", "taskd", "on", ">chaos-taskd-password", "~*", "&*", "+@all", "-config"] if without_config else []),
+            base, os.path.join(directory, "redis.log"))
+        redis_url = f"redis://taskd:chaos-taskd-password@127.0.0.1:{self.redis_port}" if without_config \
+            else f"redis://127.0.0.1:{self.redis_port}"
         self.replicas = []
         for n, port in enumerate(self.replica_ports, start=1):
             env = dict(base, TASKD_REDIS_URL=redis_url, TASKD_HOST="127.0.0.1", TASKD_PORT=str(port), TASKD_PREFIX=prefix,

@@ -24,7 +24,8 @@ struct Caller {
     func send(_ method: String, _ url: String, _ body: String? = nil, headers extra: HTTPFields = [:]) async throws -> (status: Int, headers: HTTPFields, body: Data) {
         let parsed = try #require(URL(string: url))
         let host = try #require(parsed.host), port = try #require(parsed.port)
-        var headers: HTTPFields = [.authorization: authorization, .contentType: "application/json"]
+        // An empty authorization sends none (an anonymous caller, or one with only a cookie in `extra`).
+        var headers: HTTPFields = authorization.isEmpty ? [.contentType: "application/json"] : [.authorization: authorization, .contentType: "application/json"]
         headers.append(contentsOf: extra)
         let target = parsed.query.map { parsed.path + "?" + $0 } ?? parsed.path
         let request = TestClient.Request(target, method: HTTPRequest.Method(rawValue: method)!, headers: headers,
