@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "taskd", targets: ["taskd"]),
         .executable(name: "taskd-demo-worker", targets: ["taskd-demo-worker"]),
+        .executable(name: "taskctl", targets: ["taskctl"]),
         .library(name: "TaskWorker", targets: ["TaskWorker"]),
         .library(name: "TaskEngine", targets: ["TaskEngine"]),
         .library(name: "RedisClient", targets: ["RedisClient"]),
@@ -26,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.1.0"),
         // OTLP/HTTP only: the gRPC exporter's dependencies stay out of the build.
         .package(url: "https://github.com/swift-otel/swift-otel.git", from: "1.6.0", traits: ["OTLPHTTP"]),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         .systemLibrary(
@@ -89,7 +91,7 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
-            resources: [.copy("openapi.json")]
+            resources: [.copy("openapi.json"), .copy("Dashboard/ui")]
         ),
         // The worker library: claims and runs tasks through the engine, no HTTP.
         .target(
@@ -126,6 +128,17 @@ let package = Package(
                 .product(name: "OTel", package: "swift-otel"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // The command-line client: a client of the HTTP API like any other, so it links no taskd module.
+        .executableTarget(
+            name: "taskctl",
+            dependencies: [
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
         .executableTarget(
@@ -209,6 +222,13 @@ let package = Package(
                 "RESP",
                 "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
+        // taskctl as a user runs it: the built binary against real taskd processes.
+        .testTarget(
+            name: "TaskctlTests",
+            dependencies: [
+                "TestSupport",
             ]
         ),
         .testTarget(

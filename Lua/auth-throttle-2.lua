@@ -7,7 +7,9 @@ of the API keys, so a cluster keeps all of them on one node.
 
 KEYS[1]  <a>fail:source:<address>  string  failures from this client address in the current window
 KEYS[2]  <a>fail:key:<keyId>       string  failures naming this key id in the current window
-                                           (`<a>fail:key:-` for credentials without a valid key id)
+                                           (`<a>fail:key:-` for credentials without a valid key id),
+         or <a>fail:session:<address>      failures of session cookies from this address (a cookie
+                                           names no key id, so it never counts on a shared counter)
 
 ARGV[1]  now           ms since epoch (every script takes it; the window is the keys' PEXPIRE)
 ARGV[2]  mode          "check": only read; "fail": count one failure on both, then read

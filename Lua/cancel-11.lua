@@ -32,7 +32,9 @@ ARGV[3]  taskEventsMaxLen                  ("" = the default, include/streamLimi
 ARGV[4]  shardEventsMaxLen                 ("" = the default, include/streamLimits)
 
 Returns
-  {0, "cancelled" | "cancelling", version}
+  {0, "cancelled" | "cancelling", version, changed (0|1), startedAt}
+                      changed=0: the task was cancelling already (an idempotent repeat, nothing
+                      written); startedAt ("" when never claimed) for the caller's run-time figure
   {1}                 NOT_FOUND
   {4, status}         NOT_CANCELLABLE (commit phase; retry with force)
   {2, status}         WRONG_STATUS (already finished)
@@ -58,13 +60,14 @@ if not taskMaxLen then return {7, shardMaxLen} end
 
 -- The finish layout (see finishTask), then id, progress, commandType, cancellable.
 local f = redis.call('HMGET', KEYS[1], 'status', 'version', 'objectName', 'uniqueKey', 'idempotencyKey', 'resultTtl',
-  'id', 'progress', 'commandType', 'cancellable')
+  'id', 'progress', 'commandType', 'cancellable', 'startedAt')
 local status = f[1]
 if not status then return {1} end
 if KEYS[3] ~= queueKey(string.sub(KEYS[11], 1, -7), f[9]) then return {7, 'KEYS[3]'} end
 local leased = isLeased(status)
 if status ~= 'queued' and not leased then return {2, status} end
-if status == 'cancelling' and force ~= '1' then return {0, 'cancelling', f[2] + 0} end
+local startedAt = f[11] or ''
+if status == 'cancelling' and force ~= '1' then return {0, 'cancelling', f[2] + 0, 0, startedAt} end
 if leased and force ~= '1' and f[10] == '0' then return {4, status} end
 
 local id = f[7]
@@ -74,13 +77,13 @@ local k = {KEYS[1], KEYS[2], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[1
 if status == 'queued' then
   redis.call('ZREM', KEYS[3], id)
   redis.call('ZREM', KEYS[4], id)
-  return {0, 'cancelled', finishTask(k, c, id, f, f[8], 'cancelled', {'cancelRequested', '1'}, 'reason', 'cancel')}
+  return {0, 'cancelled', finishTask(k, c, id, f, f[8], 'cancelled', {'cancelRequested', '1'}, 'reason', 'cancel'), 1, startedAt}
 end
 if force == '1' then
-  return {0, 'cancelled', finishTask(k, c, id, f, f[8], 'cancelled', {'cancelRequested', '1'}, 'reason', 'force')}
+  return {0, 'cancelled', finishTask(k, c, id, f, f[8], 'cancelled', {'cancelRequested', '1'}, 'reason', 'force'), 1, startedAt}
 end
 local version, versionText = nextVersion(f[2])
 redis.call('HSET', KEYS[1], 'status', 'cancelling', 'version', versionText, 'updatedAt', now, 'cancelRequested', '1')
 redis.call('ZADD', KEYS[7], now, id)
 emitEvent(KEYS[2], KEYS[11], taskMaxLen, shardMaxLen, id, 'status', 'cancelling', versionText, progressOf(f[8]), 'reason', 'cancel')
-return {0, 'cancelling', version}
+return {0, 'cancelling', version, 1, startedAt}

@@ -45,6 +45,9 @@ task has cancelRequested=1 if and only if its status is cancelling (the field is
 
 Returns
   {0, status, version, cancelRequested (0|1), leaseExpiresAt}
+  {0, status, version, cancelRequested (0|1), leaseExpiresAt, commandType}
+                      the same when the call changed the status (starting | impacted → running):
+                      the task's commandType, read only then, for the caller's transition count
   {1}                 NOT_FOUND
   {3, status}         STALE_LEASE: token does not match (the task was re-queued, finished or re-claimed)
   {2, status}         WRONG_STATUS
@@ -254,5 +257,8 @@ if changed then
   else
     emitEvent(KEYS[2], KEYS[5], taskMaxLen, shardMaxLen, id, 'progress', newStatus, versionText, progress)
   end
+end
+if newStatus ~= status then
+  return {0, newStatus, version, newStatus == 'cancelling' and 1 or 0, leaseExpiresAt, redis.call('HGET', KEYS[1], 'commandType')}
 end
 return {0, newStatus, version, newStatus == 'cancelling' and 1 or 0, leaseExpiresAt}

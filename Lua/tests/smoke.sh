@@ -149,7 +149,7 @@ refused "claim on empty queue" "8|" claim backup w2 tok2 30000
 refused "heartbeat with a wrong token" "3|starting" heartbeat t1 nope 30000 10 "" "" ""
 refused "progress out of range" "7|progress" heartbeat t1 tok1 30000 101 "" "" ""
 AT=$(T 1000)
-expect "first heartbeat → running" "0|running|3|0|$(T 31000)" \
+expect "first heartbeat → running (with its commandType)" "0|running|3|0|$(T 31000)|backup" \
   "$(heartbeat t1 tok1 30000 25 copying "copying shard 1" "" 1 '{"progress":50,"op_name":"copy"}')"
 SEC=$(( $(T 1000) / 1000 ))
 expect "op stored with the script's stamp appended" \
@@ -196,13 +196,13 @@ expect "uniqueKey free again" "0|t2|0" "$(create t2 backup "" u1 "" 0 1 "" 600)"
 
 echo "== cancel paths"
 refused "ack a queued task" "3|queued" ack t2 tok1
-expect "cancel queued t2" "0|cancelled|2" "$(cancel t2 backup "")"
+expect "cancel queued t2 (changed, never started)" "0|cancelled|2|1|" "$(cancel t2 backup "")"
 expect "t2 left its queue" "" "$(R ZSCORE "${S}queue:backup" t2)"
 expect "cancelled event" "kind status status cancelled version 2 progress 0 reason cancel" "$(last_event t2)"
 create t3 backup "" "" "" 0 1 "" 600 >/dev/null
 claim backup w1 tok3 30000 >/dev/null
-expect "cancel running t3 → cancelling" "0|cancelling|3" "$(cancel t3 backup "")"
-refused "cancel again is idempotent" "0|cancelling|3" cancel t3 backup ""
+expect "cancel running t3 → cancelling (changed, startedAt)" "0|cancelling|3|1|$(T 4000)" "$(cancel t3 backup "")"
+refused "cancel again is idempotent (changed 0)" "0|cancelling|3|0|$(T 4000)" cancel t3 backup ""
 expect "heartbeat sees the request" "0|cancelling|4|1|$(T 34000)" "$(heartbeat t3 tok3 30000 60 "" "" "")"
 expect "worker that completes while cancelling wins" "0|completed|5|1|backup|$(T 4000)" "$(complete t3 tok3 "")"
 create t4 backup "" "" "" 0 1 "" 600 >/dev/null
@@ -214,7 +214,7 @@ expect "ack → cancelled" "0|cancelled|4|backup|$(T 4000)" "$(ack t4 tok4)"
 create t5 backup "" "" "" 0 1 "" 600 >/dev/null
 claim backup w1 tok5 30000 >/dev/null
 heartbeat t5 tok5 30000 95 "" "" 0 >/dev/null
-expect "force cancel in commit phase" "0|cancelled|4" "$(cancel t5 backup 1)"
+expect "force cancel in commit phase (startedAt for the run time)" "0|cancelled|4|1|$(T 4000)" "$(cancel t5 backup 1)"
 refused "worker of a force-cancelled task is fenced" "3|cancelled" heartbeat t5 tok5 30000 99 "" "" ""
 
 echo "== fail, retry with backoff, dismiss, delete"
@@ -257,7 +257,7 @@ refused "lease not yet due" "0|0|0|0|0|$(T 1000)" reap ""
 AT=$(T 1500)
 expect "overdue → impacted" "0|1|0|0|0|$(T 2000)" "$(reap "")"
 expect "impacted event" "kind status status impacted version 3 progress 0 reason lease-overdue" "$(last_event t9)"
-expect "token still valid: heartbeat → running" "0|running|4|0|$(T 2500)" "$(heartbeat t9 tok9 1000 10 "" "" "")"
+expect "token still valid: heartbeat → running" "0|running|4|0|$(T 2500)|sync" "$(heartbeat t9 tok9 1000 10 "" "" "")"
 AT=$(T 2600)
 expect "overdue again → impacted" "0|1|0|0|0|$(T 3500)" "$(reap "")"
 AT=$(T 3500)
@@ -322,7 +322,7 @@ AT=$NOW
 create t30 lease "" "" "" 0 2 "" 600 a b >/dev/null
 expect "claim with a 2 s lease" "0|t30|lease|{\"size\":1}|a b||1|2|tok30|$(T 2000)|2|" "$(claim lease w1 tok30 2000)"
 AT=$(T 500)
-expect "heartbeat without a lease length keeps the claimed 2 s" "0|running|3|0|$(T 2500)" \
+expect "heartbeat without a lease length keeps the claimed 2 s" "0|running|3|0|$(T 2500)|lease" \
   "$(heartbeat t30 tok30 "" 10 "" "" "")"
 expect "leaseExpiresAt and the lease set follow" "$(T 2500)|$(T 2500)|2000" \
   "$(field t30 leaseExpiresAt)|$(R ZSCORE "${S}leases" t30)|$(field t30 leaseMs)"
@@ -388,7 +388,7 @@ claim many w1 tok31 30000 >/dev/null
 ops_args() { local i; for i in $(seq "$1" "$2"); do printf '%s\n%s\n' "op$i" "{\"p\":$i}"; done; }
 mapfile -t FIRST < <(ops_args 1 300)
 mapfile -t SECOND < <(ops_args 301 600)
-expect "a heartbeat with 300 new ops" "0|running|3|0|$(T 30000)" "$(heartbeat t31 tok31 "" 1 "" "" "" "${FIRST[@]}")"
+expect "a heartbeat with 300 new ops" "0|running|3|0|$(T 30000)|many" "$(heartbeat t31 tok31 "" 1 "" "" "" "${FIRST[@]}")"
 expect "a heartbeat with 300 more" "0|running|4|0|$(T 30000)" "$(heartbeat t31 tok31 "" 2 "" "" "" "${SECOND[@]}")"
 expect "600 op ids in order" "600 op1 op600" \
   "$(field t31 opIds | awk '{print NF, $1, $NF}')"

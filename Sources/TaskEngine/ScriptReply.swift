@@ -57,6 +57,9 @@ struct ScriptReplyFields {
         self.rest = reply.values.dropFirst()
     }
 
+    /// True when fields are left: for replies whose last fields are there only sometimes.
+    var hasMore: Bool { !rest.isEmpty }
+
     private mutating func next(_ what: String) throws -> RESPValue {
         guard let value = rest.popFirst() else {
             throw TaskEngineError(.unexpectedReply, "script \(script) answered without its \(what)")

@@ -25,6 +25,9 @@ public struct TaskKeyspace: Sendable, Hashable {
 
     public var shards: [ShardKeys] { (0..<shardCount).map(shard) }
 
+    /// The keys of API keys, login throttling and browser sessions, under one hash tag.
+    public var auth: AuthKeys { AuthKeys(prefix: prefix) }
+
     /// Shard `number`'s keys; a number past `shardCount` (a task made while S was larger) works too.
     public func shard(_ number: Int) -> ShardKeys {
         ShardKeys(prefix: prefix, tag: number < tags.count ? tags[number] : ShardTag.tag(prefix: prefix, shard: number), number: number)
@@ -47,11 +50,14 @@ public struct TaskKeyspace: Sendable, Hashable {
 /// The keys of one shard.
 public struct ShardKeys: Sendable, Hashable {
     public let number: Int
+    /// The hash tag between the braces, e.g. `taskd:0.1739` (see ``ShardTag``).
+    public let tag: String
     /// `<prefix>:{<tag>}:`: scripts that find task ids inside Redis get it as ARGV[2].
     public let base: String
 
     init(prefix: String, tag: String, number: Int) {
         self.number = number
+        self.tag = tag
         self.base = "\(prefix):{\(tag)}:"
     }
 
@@ -67,4 +73,28 @@ public struct ShardKeys: Sendable, Hashable {
     public var unique: String { base + "unique" }
     public var idempotency: String { base + "idempotency" }
     public var events: String { base + "events" }
+}
+
+/// The keys of credentials: `<prefix>:{<prefix>:auth}:…`, one hash tag, so a cluster keeps them on
+/// one node and a script may touch several of them.
+public struct AuthKeys: Sendable, Hashable {
+    /// `<prefix>:{<prefix>:auth}:`: `Lua/auth-throttle-2.lua` and `Lua/delete-key-2.lua` know it as `<a>`.
+    public let base: String
+
+    init(prefix: String) { self.base = "\(prefix):{\(prefix):auth}:" }
+
+    /// Hash of one API key: role, name, salt, secretHash, createdAt.
+    public func apiKey(_ id: String) -> String { base + "key:" + id }
+    /// Set of every API key id.
+    public var apiKeyIndex: String { base + "keys" }
+    /// Hash of one browser session, named by the SHA-256 of its cookie (never the cookie itself):
+    /// keyId, role, name, createdAt, expiresAt; its TTL is the session's lifetime.
+    public func browserSession(_ digest: String) -> String { base + "session:" + digest }
+    /// Failed authentications from one client address in the current window.
+    public func failuresFrom(source: String) -> String { base + "fail:source:" + source }
+    /// Failed authentications naming one key id (`-` for credentials without a valid key id).
+    public func failuresFor(keyId: String) -> String { base + "fail:key:" + keyId }
+    /// Unknown or ended session cookies from one client address: cookies name no key, so they are
+    /// counted per address, never on a counter that other browsers share.
+    public func sessionFailuresFrom(source: String) -> String { base + "fail:session:" + source }
 }

@@ -16,6 +16,8 @@ public final class TaskStore: Sendable {
     public let scripts: TaskScripts
     /// The API keys, in the same Redis under the same prefix.
     public let apiKeys: APIKeyStore
+    /// The dashboard's browser sessions, in the same Redis under the same prefix.
+    public let sessions: BrowserSessionStore
     /// The audit stream (``AuditLog``).
     public let audit: AuditLog
     let clock: any TaskClock
@@ -36,6 +38,7 @@ public final class TaskStore: Sendable {
         self.redis = redis
         self.scripts = try scripts ?? TaskScripts.bundled()
         self.apiKeys = APIKeyStore(redis: redis, keyspace: configuration.keyspace)
+        self.sessions = BrowserSessionStore(redis: redis, keyspace: configuration.keyspace, clock: clock)
         self.audit = AuditLog(redis: redis, keyspace: configuration.keyspace, maxLength: configuration.auditMaxLength, logger: logger)
         self.clock = clock
         self.logger = logger

@@ -25,12 +25,16 @@ final class AllTasksFeed: Sendable {
     }
 
     let doorbell = Doorbell()
+    /// Events read per shard and pass.
+    static let pageSize = 1000
     private let store: TaskStore
+    private let watch: NotificationWatch
     private let logger: Logger
     private let state = Mutex(State())
 
-    init(store: TaskStore, logger: Logger) {
+    init(store: TaskStore, watch: NotificationWatch, logger: Logger) {
         self.store = store
+        self.watch = watch
         self.logger = logger
     }
 
@@ -68,15 +72,20 @@ final class AllTasksFeed: Sendable {
         while !Task.isCancelled {
             let generation = doorbell.generation
             let known = state.withLock { $0.subscribers.isEmpty ? nil : $0.positions }
+            var pageWasFull = false
             if let known {
                 do {
-                    let read = try await store.shardEvents(after: known)
-                    state.withLock { state in
-                        if state.positions != nil { state.positions = read.positions }
-                    }
+                    let read = try await store.shardEvents(after: known, count: Self.pageSize)
+                    pageWasFull = read.events.count >= Self.pageSize
                     if !read.events.isEmpty {
                         try await deliver(read.events)
                         quietSince = ContinuousClock.now
+                    }
+                    // Only after delivery: when reading the tasks fails (Redis went away between the
+                    // two reads), the next pass reads the same events again instead of losing them
+                    // (seen in the fault suite's redis-outage scenario: a watcher silently missed 96).
+                    state.withLock { state in
+                        if state.positions != nil { state.positions = read.positions }
                     }
                 } catch {
                     logger.debug("all-tasks feed read failed; retrying", metadata: ["error": "\(error)"])
@@ -86,7 +95,10 @@ final class AllTasksFeed: Sendable {
                     quietSince = ContinuousClock.now
                 }
             }
-            await doorbell.wait(since: generation, timeout: known == nil ? .seconds(60) : TaskFeed.safetyInterval)
+            // A full page leaves more to read: read on at once (else a polling feed, notifications
+            // off, would fall further behind a busy stream with every pass).
+            if pageWasFull { continue }
+            await doorbell.wait(since: generation, timeout: known == nil ? .seconds(60) : watch.safetyInterval)
         }
     }
 

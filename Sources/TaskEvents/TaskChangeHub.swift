@@ -13,6 +13,7 @@ public final class TaskChangeHub: Service, Sendable {
     private let feeds = Mutex<[String: TaskFeed]>([:])
     private let allTasks: AllTasksFeed
     private let notifications = Mutex<KeyspaceNotificationsFinding>(.on)
+    private let watch = NotificationWatch()
     private let stopped = Mutex(false)
     /// Items a watcher may fall behind before it is dropped.
     public let bufferLimit: Int
@@ -21,16 +22,22 @@ public final class TaskChangeHub: Service, Sendable {
         self.store = store
         self.bufferLimit = bufferLimit
         self.logger = logger
-        self.allTasks = AllTasksFeed(store: store, logger: logger)
+        self.allTasks = AllTasksFeed(store: store, watch: watch, logger: logger)
     }
 
     /// One sentence for `/health/ready` when watchers cannot be told of changes at once.
-    public var configurationProblem: String? { notifications.withLock { $0.sentence } }
+    public var configurationProblem: String? {
+        if let sentence = notifications.withLock({ $0.sentence }) { return sentence }
+        guard watch.isSuspected else { return nil }
+        return "Changes are being found by polling, not announced by keyspace notifications: notify-keyspace-events seems to be off; set it to include K and t (e.g. \"Kt\"). Meanwhile watchers hear of changes within about half a second."
+    }
 
     public func run() async {
         await checkNotifications()
         await cancelWhenGracefulShutdown {
             async let allTasksFeed: Void = self.allTasks.run()
+            async let suspicionChecks: Void = self.checkWhenSuspected()
+            async let probes: Void = self.probeNotifications()
             var refused = false
             while !Task.isCancelled {
                 do {
@@ -49,7 +56,10 @@ public final class TaskChangeHub: Service, Sendable {
                 }
                 try? await Task.sleep(for: .milliseconds(500))
             }
+            self.watch.finish()
             await allTasksFeed
+            await suspicionChecks
+            await probes
         }
         stopped.withLock { $0 = true }
         let all = feeds.withLock { feeds in
@@ -70,6 +80,28 @@ public final class TaskChangeHub: Service, Sendable {
         if let complaint = finding.sentence, finding != previous { logger.warning("\(complaint)") }
     }
 
+    /// Feeds found changes no notification announced: check the setting again (and turn it on where
+    /// allowed); until a notification arrives, feeds poll at the fallback interval.
+    private func checkWhenSuspected() async {
+        for await _ in watch.suspicions {
+            logger.warning("keyspace notifications stopped arriving (changes were found by polling); checking notify-keyspace-events again")
+            await checkNotifications()
+        }
+    }
+
+    /// Every ``NotificationWatch/probeInterval``: one read of every shard's newest event id (one
+    /// pipelined XREVRANGE), to tell the watch whether events were written that no notification
+    /// announced.
+    private func probeNotifications() async {
+        var previous: ShardPositions?
+        while !Task.isCancelled {
+            try? await Task.sleep(for: NotificationWatch.probeInterval)
+            guard let newest = try? await store.newestShardPositions() else { continue }
+            if let previous { watch.probeFound(newEvents: newest != previous) }
+            previous = newest
+        }
+    }
+
     /// A notification arrived: if taskd could not read the setting, it now knows it is on. Only on a
     /// standalone server: in a cluster the notification may come from one master of several.
     private func notificationArrived() {
@@ -86,6 +118,11 @@ public final class TaskChangeHub: Service, Sendable {
         var heard = false
         try await store.watchChanges { changes in
             for await change in changes {
+                if change.isNotification, watch.notificationArrived() {
+                    // The suspicion's re-check may have left "cannot check" behind: this proves them on.
+                    logger.info("keyspace notifications arrive again")
+                    notificationArrived()
+                }
                 if !heard, change.isNotification {
                     heard = true
                     notificationArrived()
@@ -121,7 +158,7 @@ public final class TaskChangeHub: Service, Sendable {
         }
         let (feed, isNew) = feeds.withLock { feeds -> (TaskFeed, Bool) in
             let existing = feeds[id]
-            let feed = existing ?? TaskFeed(taskId: id, store: store, logger: logger)
+            let feed = existing ?? TaskFeed(taskId: id, store: store, watch: watch, logger: logger)
             feeds[id] = feed
             feed.add(subscription)
             return (feed, existing == nil)

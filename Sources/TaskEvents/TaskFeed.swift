@@ -53,22 +53,22 @@ public final class FeedSubscription<Item: Sendable>: Sendable {
 /// Reads one task's event stream for all its watchers on this replica: one `XRANGE` (and one
 /// `HGETALL`) per change, however many watch. A keyspace notification only rings its doorbell;
 /// the feed reads on from the last entry it delivered, so a lost notification or a pub/sub
-/// reconnect delays an event by at most ``safetyInterval`` and never loses it.
+/// reconnect delays an event by at most ``NotificationWatch/safetyInterval`` and never loses it.
 final class TaskFeed: Sendable {
     let taskId: String
     let doorbell = Doorbell()
     private let store: TaskStore
+    private let watch: NotificationWatch
     private let logger: Logger
     private let subscribers = Mutex<[ObjectIdentifier: FeedSubscription<TaskFeedItem>]>([:])
 
-    /// Longest wait without a notification before the feed looks anyway.
-    static let safetyInterval: Duration = .seconds(2)
     /// Idle time after which watchers get a keep-alive.
     static let keepAliveInterval: Duration = .seconds(15)
 
-    init(taskId: String, store: TaskStore, logger: Logger) {
+    init(taskId: String, store: TaskStore, watch: NotificationWatch, logger: Logger) {
         self.taskId = taskId
         self.store = store
+        self.watch = watch
         self.logger = logger
     }
 
@@ -105,9 +105,11 @@ final class TaskFeed: Sendable {
             do {
                 let page = try await store.events(ofTask: taskId, after: last)
                 if let newest = page.events.last {
-                    last = StreamID(newest.id)
+                    // The position moves only once the page is delivered: a failed read of the task
+                    // reads the same events again next time, instead of losing them.
                     let task = try await store.get(taskId)
                     broadcast(.events(page.events, task: task))
+                    last = StreamID(newest.id)
                     quietSince = ContinuousClock.now
                 }
             } catch {
@@ -117,7 +119,7 @@ final class TaskFeed: Sendable {
                 broadcast(.keepAlive)
                 quietSince = ContinuousClock.now
             }
-            await doorbell.wait(since: generation, timeout: Self.safetyInterval)
+            await doorbell.wait(since: generation, timeout: watch.safetyInterval)
         }
     }
 

@@ -58,6 +58,9 @@ struct TaskdCommand: AsyncParsableCommand {
     @Option(help: "Seconds a finished task is kept (TASKD_RESULT_TTL).")
     var resultTTL: Int = env("TASKD_RESULT_TTL").flatMap { Int($0) } ?? 500
 
+    @Option(help: "Seconds a dashboard login (browser session) lasts before it must log in again (TASKD_SESSION_TTL); 1–604800.")
+    var sessionTTL: Int = env("TASKD_SESSION_TTL").flatMap { Int($0) } ?? 28_800
+
     @Option(help: "Default worker lease in seconds (TASKD_LEASE_SECONDS).")
     var leaseSeconds: Int = env("TASKD_LEASE_SECONDS").flatMap { Int($0) } ?? 30
 
@@ -170,6 +173,7 @@ struct TaskdCommand: AsyncParsableCommand {
         guard auditMaxlen == 0 || (1000...100_000_000).contains(auditMaxlen) else {
             throw ValidationError("--audit-maxlen must be 0 (no audit stream) or 1000–100000000, got \(auditMaxlen)")
         }
+        guard (1...604_800).contains(sessionTTL) else { throw ValidationError("--session-ttl must be 1–604800 seconds, got \(sessionTTL)") }
         guard (1...3600).contains(idleTimeoutSeconds) else { throw ValidationError("--idle-timeout-seconds must be 1–3600, got \(idleTimeoutSeconds)") }
         guard (1...3600).contains(requestTimeoutSeconds) else { throw ValidationError("--request-timeout-seconds must be 1–3600, got \(requestTimeoutSeconds)") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level \(logLevel) is not a log level") }
@@ -235,7 +239,7 @@ struct TaskdCommand: AsyncParsableCommand {
         let hub = TaskChangeHub(store: store, logger: logger)
         let app = buildApplication(
             host: host, port: port, store: store, keys: keys, hub: hub, services: [redis, bootstrap, hub] + store.services + telemetry,
-            limits: connectionLimits, origin: requestOrigin, logger: logger, metrics: metricsExport, tracing: otelEndpoint != nil)
+            limits: connectionLimits, origin: requestOrigin, sessionLifetime: .seconds(sessionTTL), logger: logger, metrics: metricsExport, tracing: otelEndpoint != nil)
         logger.info("taskd starting", metadata: [
             "http.address": "\(host):\(port)", "redis": "\(redisConfiguration.targetDescription)", "taskd.prefix": "\(prefix)",
             "taskd.shards": "\(shards)", "http.max_connections": "\(connectionLimits.maxConnections)",

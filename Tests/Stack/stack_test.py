@@ -35,6 +35,8 @@ import time
 import uuid
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "Tests", "Chaos"))
+from load import one_request  # noqa: E402  (the fault suite's HTTP call, shared)
 STATE = os.path.join(ROOT, ".dev")
 STACK_DIR = os.path.join(STATE, "stack")
 STACK_ENV = os.path.join(STACK_DIR, "stack.env")
@@ -78,22 +80,8 @@ class Client:
         self.authorization = "Basic " + base64.b64encode(credential.encode()).decode()
 
     def call(self, method, path, body=None, headers=None):
-        connection = http.client.HTTPConnection(self.host, self.port, timeout=REQUEST_TIMEOUT)
-        try:
-            all_headers = {"Authorization": self.authorization, "Connection": "close"}
-            if body is not None:
-                all_headers["Content-Type"] = "application/json"
-            all_headers.update(headers or {})
-            connection.request(method, path, body=None if body is None else json.dumps(body), headers=all_headers)
-            response = connection.getresponse()
-            data = response.read()
-            try:
-                document = json.loads(data) if data else None
-            except ValueError:
-                document = None
-            return response.status, document
-        finally:
-            connection.close()
+        status, _, document, _ = one_request(self.host, self.port, self.authorization, method, path, body, headers, REQUEST_TIMEOUT)
+        return status, document
 
 
 class Figures:

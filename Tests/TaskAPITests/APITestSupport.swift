@@ -26,6 +26,7 @@ func withAPI<T: Sendable>(
     _ testing: TestingSetup = .router,
     origin: RequestOrigin = RequestOrigin(),
     throttleLimits: AuthThrottleLimits = AuthThrottleLimits(),
+    sessionLifetime: Duration = .seconds(28_800),
     _ body: @Sendable (any TestClientProtocol, TaskStore, TestCredentials) async throws -> T
 ) async throws -> T {
     try await withClient { redis in
@@ -37,10 +38,11 @@ func withAPI<T: Sendable>(
         for role in APIRole.allCases {
             let (key, secret) = try await keys.create(role: role, name: "test \(role.rawValue)")
             credentials.byRole[role] = (key.key, secret)
+            TestSecrets.record(secret)
         }
         let hub = TaskChangeHub(store: store, logger: TestEnvironment.logger)
         let app = Application(router: buildRouter(store: store, keys: keys, hub: hub, origin: origin, throttleLimits: throttleLimits,
-                                                          logger: TestEnvironment.logger),
+                                                          sessionLifetime: sessionLifetime, logger: TestEnvironment.logger),
                               configuration: .init(address: .hostname("127.0.0.1", port: 0)))
         let frozen = credentials
         return try await app.test(testing) { client in try await body(client, store, frozen) }

@@ -11,11 +11,12 @@ struct Caller {
 
     init(authorization: String) {
         self.authorization = authorization
+        TestSecrets.recordAuthorization(authorization)
     }
 
     /// HTTP Basic with `key:secret`.
     init(key: String, secret: String) {
-        self.authorization = "Basic " + Data("\(key):\(secret)".utf8).base64EncodedString()
+        self.init(authorization: "Basic " + Data("\(key):\(secret)".utf8).base64EncodedString())
     }
 
     /// One request on a connection of its own, over SwiftNIO (HummingbirdTesting's client):
@@ -23,12 +24,16 @@ struct Caller {
     func send(_ method: String, _ url: String, _ body: String? = nil, headers extra: HTTPFields = [:]) async throws -> (status: Int, headers: HTTPFields, body: Data) {
         let parsed = try #require(URL(string: url))
         let host = try #require(parsed.host), port = try #require(parsed.port)
-        var headers: HTTPFields = [.authorization: authorization, .contentType: "application/json"]
+        // An empty authorization sends none (an anonymous caller, or one with only a cookie in `extra`).
+        var headers: HTTPFields = authorization.isEmpty ? [.contentType: "application/json"] : [.authorization: authorization, .contentType: "application/json"]
         headers.append(contentsOf: extra)
-        let request = TestClient.Request(parsed.path, method: HTTPRequest.Method(rawValue: method)!, headers: headers,
+        let target = parsed.query.map { parsed.path + "?" + $0 } ?? parsed.path
+        let request = TestClient.Request(target, method: HTTPRequest.Method(rawValue: method)!, headers: headers,
                                          body: body.map { ByteBuffer(string: $0) })
         let response = try await TestClient.withClient(host: host, port: port) { client in try await client.execute(request) }
-        return (response.status.code, response.headers, response.body.map { Data($0.readableBytesView) } ?? Data())
+        let data = response.body.map { Data($0.readableBytesView) } ?? Data()
+        if let object = try? JSONSerialization.jsonObject(with: data) { TestSecrets.recordSecrets(in: object) }
+        return (response.status.code, response.headers, data)
     }
 
     /// The status and the JSON object answered (empty when the body is none).

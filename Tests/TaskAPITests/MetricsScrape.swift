@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// A `/metrics` answer read by real parsers: `promtool check metrics` (Debian's prometheus package)
@@ -15,6 +16,8 @@ struct MetricsScrape {
 
     init(_ text: String) async throws {
         self.text = text
+        // Kept with the run's logs: `./dev test` searches every scrape for the secrets the tests used.
+        try? Data(text.utf8).write(to: URL(fileURLWithPath: TestEnvironment.stateDirectory + "/metrics-\(UUID().uuidString.prefix(8)).prom"))
         let python = try #require(ProcessInfo.processInfo.environment["TASKD_TEST_PYTHON"], "TASKD_TEST_PYTHON is not set: run the tests with ./dev test")
         let (status, output, errors) = try await Self.run(python, [Self.parserScript], input: text)
         try #require(status == 0, "prometheus_client could not parse /metrics: \(errors)")
@@ -38,10 +41,11 @@ struct MetricsScrape {
         return status == 0 ? nil : String(decoding: output, as: UTF8.self) + errors
     }
 
-    /// Runs a program on `input`; its output through files, its exit polled: a blocking read or
-    /// `waitUntilExit` would hold one of the test pool's threads (two on this machine), and every
-    /// other suite's timeouts run on them.
-    static func run(_ executable: String, _ arguments: [String], input: String) async throws -> (Int32, Data, String) {
+    /// Runs a program on `input` (with `environment` on top of the test's own); its output through
+    /// files, its exit polled: a blocking read or `waitUntilExit` would hold one of the test pool's
+    /// threads (two on this machine), and every other suite's timeouts run on them.
+    static func run(_ executable: String, _ arguments: [String], input: String, environment: [String: String] = [:],
+                    timeout: Duration = .seconds(60)) async throws -> (Int32, Data, String) {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("scrape-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -53,11 +57,12 @@ struct MetricsScrape {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
+        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         process.standardInput = try FileHandle(forReadingFrom: inputFile)
         process.standardOutput = try FileHandle(forWritingTo: outputFile)
         process.standardError = try FileHandle(forWritingTo: errorFile)
         try process.run()
-        let deadline = ContinuousClock.now + .seconds(60)
+        let deadline = ContinuousClock.now + timeout
         while process.isRunning, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
         if process.isRunning { process.terminate() }
         return (process.terminationStatus, try Data(contentsOf: outputFile), String(decoding: try Data(contentsOf: errorFile), as: UTF8.self))

@@ -9,15 +9,16 @@ public final class TaskdProcess: @unchecked Sendable {
     private let process = Process()
 
     /// `settings` are `TASKD_*` variables on top of these; `openFileLimit` starts it under `prlimit`;
-    /// `logFile` takes standard error alone (standard output is dropped), else both go to `logPath`.
+    /// `logFile` takes standard error alone (standard output is dropped), else both go to `logPath`;
+    /// `port` reuses a port (a replica restarted where clients know it), else a free one is taken.
     public init(redisURL: String = TestEnvironment.redisURL, prefix: String, admin: (String, String),
-                settings: [String: String] = [:], openFileLimit: Int? = nil, logFile: URL? = nil) throws {
+                settings: [String: String] = [:], openFileLimit: Int? = nil, logFile: URL? = nil, port: Int? = nil) throws {
         guard let binDirectory = ProcessInfo.processInfo.environment["TASKD_TEST_BIN_DIR"] else {
             throw TestSetupError("TASKD_TEST_BIN_DIR is not set: run the tests with ./dev test, which builds taskd")
         }
-        port = try RedisServerProcess.freePort()
+        self.port = try port ?? RedisServerProcess.freePort()
         self.logFile = logFile
-        logPath = logFile?.path ?? TestEnvironment.stateDirectory + "/taskd-\(port)-\(UUID().uuidString.prefix(8)).log"
+        logPath = logFile?.path ?? TestEnvironment.stateDirectory + "/taskd-\(self.port)-\(UUID().uuidString.prefix(8)).log"
         guard FileManager.default.createFile(atPath: logPath, contents: nil) else { throw TestSetupError("cannot create \(logPath)") }
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         if let openFileLimit {
@@ -28,11 +29,12 @@ public final class TaskdProcess: @unchecked Sendable {
         }
         var environment = ProcessInfo.processInfo.environment
         environment["TASKD_REDIS_URL"] = redisURL
-        environment["TASKD_PORT"] = String(port)
+        environment["TASKD_PORT"] = String(self.port)
         environment["TASKD_PREFIX"] = prefix
         environment["TASKD_ADMIN_KEY"] = admin.0
         environment["TASKD_ADMIN_SECRET"] = admin.1
-        environment["TASKD_LOG_LEVEL"] = "warning"
+        TestSecrets.record(admin.1)
+        environment["TASKD_LOG_LEVEL"] = "info"
         environment["TASKD_SHARDS"] = String(TestEnvironment.shards)
         if redisURL.hasPrefix("rediss://"), let ca = TestEnvironment.testCA { environment["TASKD_REDIS_CA_FILE"] = ca }
         for (name, value) in settings { environment[name] = value }

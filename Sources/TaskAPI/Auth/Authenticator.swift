@@ -25,10 +25,13 @@ final class Authenticator: Sendable {
         self.throttleLimits = throttleLimits
     }
 
-    /// The caller's key, verified; nil on open routes. Throws 401 (no or wrong credentials) or 429
-    /// (too many failed authentications from `source` or for the key id, checked before the secret is).
-    func authenticate(_ headers: HTTPFields, for access: Access, source: String = "unknown") async throws -> APIKey? {
-        guard access != .open else { return nil }
+    /// The caller: its key, and the browser session when it came with the dashboard's cookie. Header
+    /// credentials win over a cookie. A cookie counts only where `acceptsSession`; with
+    /// `changesState` it also needs the session's CSRF token (403 without).
+    func authenticate(
+        _ headers: HTTPFields, for access: Access, acceptsSession: Bool, changesState: Bool, source: String
+    ) async throws -> (key: APIKey?, session: BrowserSession?) {
+        guard access != .open else { return (nil, nil) }
         let credentials: Credentials?
         do {
             credentials = try Credentials.from(headers)
@@ -36,13 +39,26 @@ final class Authenticator: Sendable {
             try await store?.recordFailedAuthentication(source: source, keyId: nil, limits: throttleLimits)
             throw error
         }
+        if credentials == nil, let cookie = SessionCookie.value(in: headers) {
+            guard acceptsSession else {
+                throw APIError(.unauthorized, "session_not_accepted",
+                               "The dashboard's session cookie is a credential only on /ui and the routes the dashboard calls; send key:secret credentials here.",
+                               headers: Credentials.challenge)
+            }
+            let session = try await verifySession(cookie, source: source)
+            if changesState, !SessionCookie.carriesToken(headers, of: session) {
+                throw APIError(.forbidden, "csrf_token_required",
+                               "A state-changing call made with the session cookie must send the session's CSRF token in X-CSRF-Token.")
+            }
+            return (session.apiKey, session)
+        }
         guard let credentials else {
             throw APIError(.unauthorized, "missing_credentials", "This route needs credentials: HTTP Basic key:secret, Bearer key:secret, or x-api-key and x-api-secret-key.", headers: Credentials.challenge)
         }
         guard let key = try await verify(credentials, source: source) else {
             throw APIError(.unauthorized, "invalid_credentials", "The API key or its secret is wrong.", headers: Credentials.challenge)
         }
-        return key
+        return (key, nil)
     }
 
     /// Throws 403 when `key`'s role may not use a route with `access`.
@@ -73,6 +89,20 @@ final class Authenticator: Sendable {
         }
         return key
     }
+
+    /// The live session of `cookie`. Unknown, ended and malformed cookies count as failed
+    /// authentications from `source`, so cookies cannot be guessed faster than secrets.
+    private func verifySession(_ cookie: String, source: String) async throws -> BrowserSession {
+        guard let store else { throw Self.sessionEnded }
+        if let wait = try await store.sessionBlock(source: source, limits: throttleLimits) { throw Self.throttled(wait) }
+        guard let session = try await store.sessions.find(cookie: cookie) else {
+            try await store.recordFailedSession(source: source, limits: throttleLimits)
+            throw Self.sessionEnded
+        }
+        return session
+    }
+
+    static let sessionEnded = APIError(.unauthorized, "session_ended", "The session has expired or was logged out, or its API key is gone; log in again at /ui.")
 
     static func throttled(_ wait: Duration) -> APIError {
         let seconds = max(1, Int((Double(wait.components.seconds) + Double(wait.components.attoseconds) / 1e18).rounded(.up)))

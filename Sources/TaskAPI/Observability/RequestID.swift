@@ -53,6 +53,14 @@ struct RequestIDMiddleware: RouterMiddleware {
             response = try error.response(from: request, context: context)
         }
         response.headers[RequestID.header] = id
+        // A streamed body (SSE, long answers) is written after `next` returns, outside the scope
+        // above: write it inside one too, so lines logged while it streams carry the id as well.
+        if response.body.contentLength == nil {
+            let body = response.body
+            response.body = ResponseBody { writer in
+                try await RequestID.$current.withValue(id) { try await body.write(writer) }
+            }
+        }
         return response
     }
 }

@@ -8,6 +8,8 @@ struct APIServices: Sendable {
     let keys: APIKeyStore
     let authenticator: Authenticator
     var origin = RequestOrigin()
+    /// How long a dashboard login lasts (`TASKD_SESSION_TTL`).
+    var sessionLifetime = DashboardController.defaultSessionLifetime
     let logger: Logger
 
     /// The task, or 404 in the route's dialect.

@@ -7,9 +7,10 @@ import ServiceLifecycle
 import TaskEngine
 import TaskEvents
 
-/// Every route of taskd, dialect by dialect.
+/// Every route of taskd, dialect by dialect; the dashboard's session cookie is accepted on the ones
+/// the page calls (``DashboardController/pageRoutes``).
 func allEndpoints(_ services: APIServices, hub: TaskChangeHub, metrics: MetricsExport? = nil) -> [Endpoint] {
-    HealthController(services: services, hub: hub).endpoints
+    let endpoints: [Endpoint] = HealthController(services: services, hub: hub).endpoints
         + MetricsController(services: services, export: metrics).endpoints
         + CloudTasksController(services: services, hub: hub).endpoints
         + NativeTasksController(services: services).endpoints
@@ -19,7 +20,14 @@ func allEndpoints(_ services: APIServices, hub: TaskChangeHub, metrics: MetricsE
         + CRDBTasksController(services: services).endpoints
         + KAPIActionsController(services: services).endpoints
         + APIKeysController(services: services).endpoints
+        + KeyspaceController(services: services).endpoints
         + [OpenAPIDocument.endpoint]
+        + DashboardController(services: services).endpoints
+    return endpoints.map { endpoint in
+        var endpoint = endpoint
+        endpoint.acceptsSession = DashboardController.pageRoutes.contains("\(endpoint.method.rawValue) \(endpoint.path)")
+        return endpoint
+    }
 }
 
 /// The router: each endpoint behind authentication and its dialect's error rendering.
@@ -27,10 +35,11 @@ func allEndpoints(_ services: APIServices, hub: TaskChangeHub, metrics: MetricsE
 /// With `tracing`, every request is a span (of the caller's trace when it sends `traceparent`).
 public func buildRouter(
     store: TaskStore, keys: APIKeyStore, hub: TaskChangeHub, origin: RequestOrigin = RequestOrigin(),
-    throttleLimits: AuthThrottleLimits = AuthThrottleLimits(), logger: Logger, metrics: MetricsExport? = nil, tracing: Bool = false
+    throttleLimits: AuthThrottleLimits = AuthThrottleLimits(), sessionLifetime: Duration = .seconds(28_800),
+    logger: Logger, metrics: MetricsExport? = nil, tracing: Bool = false
 ) -> Router<AppRequestContext> {
     let services = APIServices(store: store, keys: keys, authenticator: Authenticator(keys: keys, store: store, throttleLimits: throttleLimits),
-                               origin: origin, logger: logger)
+                               origin: origin, sessionLifetime: sessionLifetime, logger: logger)
     let endpoints = allEndpoints(services, hub: hub, metrics: metrics)
     let router = Router(context: AppRequestContext.self)
     router.addMiddleware {
@@ -55,14 +64,18 @@ public func buildRouter(
             var context = context
             let source = services.origin.clientAddress(of: request, context: context)
             do {
-                context.apiKey = try await services.authenticator.authenticate(request.headers, for: endpoint.access, source: source)
+                (context.apiKey, context.session) = try await services.authenticator.authenticate(
+                    request.headers, for: endpoint.access, acceptsSession: endpoint.acceptsSession,
+                    changesState: AuditTrail.changingMethods.contains(request.method), source: source)
                 try Authenticator.authorize(context.apiKey, for: endpoint.access)
                 if let refusal = RequestMediaType.refusal(request) { throw refusal }
                 let response = try await endpoint.handler(request, context)
                 audit.record(endpoint, request, context, source: source, status: response.status.code, error: "")
                 return response
             } catch {
-                let answer = APIError(error)
+                var answer = APIError(error)
+                // A Basic challenge would make a browser open its own login dialog over the page's.
+                if DashboardController.isFromPage(request) { answer.headers[.wwwAuthenticate] = nil }
                 if answer.status.code >= 500 {
                     logger.error("request failed", metadata: [
                         "http.method": "\(request.method)", "http.path": "\(request.uri.path)", "error": "\(error)",
@@ -102,12 +115,14 @@ struct UnroutedRequestMiddleware: RouterMiddleware {
 /// Every connection passes a `ConnectionGuard` (limits and timeouts, see `ConnectionLimits`).
 public func buildApplication(
     host: String, port: Int, store: TaskStore, keys: APIKeyStore, hub: TaskChangeHub, services: [any Service],
-    limits: ConnectionLimits = ConnectionLimits(), origin: RequestOrigin = RequestOrigin(), logger: Logger,
+    limits: ConnectionLimits = ConnectionLimits(), origin: RequestOrigin = RequestOrigin(),
+    sessionLifetime: Duration = .seconds(28_800), logger: Logger,
     metrics: MetricsExport? = nil, tracing: Bool = false
 ) -> some ApplicationProtocol {
     let count = ConnectionCount()
     return Application(
-        router: buildRouter(store: store, keys: keys, hub: hub, origin: origin, logger: logger, metrics: metrics, tracing: tracing),
+        router: buildRouter(store: store, keys: keys, hub: hub, origin: origin, sessionLifetime: sessionLifetime, logger: logger,
+                            metrics: metrics, tracing: tracing),
         server: .http1(configuration: .init(
             additionalChannelHandlers: [ConnectionGuard(count: count, limits: limits)],
             idleTimeout: .nanoseconds(limits.idleTimeout.nanoseconds))),

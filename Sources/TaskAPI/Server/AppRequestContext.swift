@@ -7,6 +7,9 @@ public struct AppRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     /// The verified caller; nil on open routes (`/health/*`).
     public var apiKey: APIKey?
+    /// The browser session the caller came with, when it came with the dashboard's cookie instead
+    /// of credentials (then ``apiKey`` is the session's key, without its secret).
+    public var session: BrowserSession?
     /// The connection's two ends (nil when there is no socket, as in router tests).
     public let remoteAddress: SocketAddress?
     public let localAddress: SocketAddress?

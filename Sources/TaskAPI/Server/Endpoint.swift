@@ -34,6 +34,9 @@ public struct Endpoint: Sendable {
     public var path: String
     public var access: Access
     public var dialect: Dialect
+    /// Whether the dashboard's session cookie is a credential here (``DashboardController/pageRoutes``);
+    /// everywhere else only the three credential styles of the seeds are.
+    public var acceptsSession = false
     public var handler: @Sendable (Request, AppRequestContext) async throws -> Response
 
     public init(

@@ -30,17 +30,18 @@ public struct APIKey: Sendable, Hashable {
 /// `<prefix>:{<prefix>:auth}:keys` (set of key ids), one hash tag so a cluster keeps them together.
 public struct APIKeyStore: Sendable {
     let redis: RedisClient
-    let base: String
+    let auth: AuthKeys
     let clock: any TaskClock
 
     public init(redis: RedisClient, keyspace: TaskKeyspace, clock: any TaskClock = SystemClock()) {
         self.redis = redis
-        self.base = "\(keyspace.prefix):{\(keyspace.prefix):auth}:"
+        self.auth = keyspace.auth
         self.clock = clock
     }
 
-    var indexKey: String { base + "keys" }
-    func recordKey(_ key: String) -> String { base + "key:" + key }
+    var base: String { auth.base }
+    var indexKey: String { auth.apiKeyIndex }
+    func recordKey(_ key: String) -> String { auth.apiKey(key) }
 
     /// Key ids: 1–128 printable ASCII characters without spaces or `:` (the separator of `key:secret`).
     public static func isValidKey(_ key: String) -> Bool {
@@ -115,7 +116,7 @@ public struct APIKeyStore: Sendable {
     }
 
     /// Compares without stopping at the first difference, so timing tells nothing about the secret.
-    static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
+    public static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
         let x = Array(a.utf8), y = Array(b.utf8)
         guard x.count == y.count else { return false }
         var difference: UInt8 = 0

@@ -24,15 +24,32 @@ extension TaskStore {
         if let sentinel, !sentinel.isReady { throw StoreNotReady(message: sentinel.description) }
         let scripts = self.scripts.all
         var missing = 0
+        var evicting: Set<String> = []
         for node in try await redis.masters() {
             let reply = try await node.pool.send(RedisCommand("SCRIPT", ["EXISTS"] + scripts.map { .string($0.sha1) }))
             missing += zip(scripts, reply.array ?? []).filter { $0.1.int != 1 }.count
+            if let policy = try await evictionPolicy(of: node), policy != "noeviction" { evicting.insert(policy) }
         }
         var readiness = StoreReadiness(master: sentinel?.description, notes: [])
+        if !evicting.isEmpty {
+            readiness.notes.append(
+                "Redis evicts keys when it is full (maxmemory-policy \(evicting.sorted().joined(separator: ", "))), so tasks, leases and queue entries can vanish: set maxmemory-policy noeviction, and taskd answers 503 instead when Redis is full.")
+        }
         if missing > 0 {
             try await loadScripts()
             readiness.notes.append("Redis had lost \(missing) lifecycle scripts; they were loaded again.")
         }
         return readiness
+    }
+
+    /// The node's `maxmemory-policy`, or nil when taskd's Redis user may not read it (no CONFIG GET,
+    /// as with Docker/redis-acl/taskd.acl: Docker/redis.conf sets noeviction there).
+    private func evictionPolicy(of node: RedisNode) async throws -> String? {
+        do {
+            let reply = try await node.pool.send(RedisCommand("CONFIG", ["GET", "maxmemory-policy"]))
+            return reply.array.flatMap { $0.count == 2 ? $0[1].string : nil }
+        } catch let error as RedisServerError where error.prefix == "NOPERM" {
+            return nil
+        }
     }
 }

@@ -23,16 +23,18 @@ struct AuthThrottleTransition: TaskTransition {
 
     enum Mode: String { case check, fail }
 
-    var authBase: String
+    var auth: AuthKeys
     var source: String
     var keyId: String?
+    /// A session cookie, not a key: the second counter is the address's session failures.
+    var isSession = false
     var mode: Mode
     var limits: AuthThrottleLimits
 
     func keys(in shard: ShardKeys) -> [String] {
         // Key ids that no key can have share one counter, so invented ids cannot grow the keyspace.
         let key = keyId.flatMap { APIKeyStore.isValidKey($0) ? $0 : nil } ?? "-"
-        return [authBase + "fail:source:" + source, authBase + "fail:key:" + key]
+        return [auth.failuresFrom(source: source), isSession ? auth.sessionFailuresFrom(source: source) : auth.failuresFor(keyId: key)]
     }
 
     func arguments(_ call: TransitionCall) -> [RESPArgument] {
@@ -60,9 +62,22 @@ extension TaskStore {
         try await perform(throttle(source: source, keyId: keyId, mode: .fail, limits: limits), in: keyspace.shard(0))
     }
 
-    private func throttle(source: String, keyId: String?, mode: AuthThrottleTransition.Mode, limits: AuthThrottleLimits) -> AuthThrottleTransition {
+    /// How long `source` is still refused a session cookie (after too many failed authentications
+    /// of any kind from it, or unknown cookies); nil when it is not.
+    public func sessionBlock(source: String, limits: AuthThrottleLimits = AuthThrottleLimits()) async throws -> Duration? {
+        try await perform(throttle(source: source, keyId: nil, isSession: true, mode: .check, limits: limits), in: keyspace.shard(0))
+    }
+
+    /// Counts one unknown or ended session cookie from `source`; returns how long it is now refused, or nil.
+    @discardableResult
+    public func recordFailedSession(source: String, limits: AuthThrottleLimits = AuthThrottleLimits()) async throws -> Duration? {
+        try await perform(throttle(source: source, keyId: nil, isSession: true, mode: .fail, limits: limits), in: keyspace.shard(0))
+    }
+
+    private func throttle(source: String, keyId: String?, isSession: Bool = false, mode: AuthThrottleTransition.Mode,
+                          limits: AuthThrottleLimits) -> AuthThrottleTransition {
         let printable = source.unicodeScalars.allSatisfy { $0.value > 0x20 && $0.value < 0x7F }
-        return AuthThrottleTransition(authBase: apiKeys.base, source: printable ? String(source.prefix(64)) : "unprintable",
-                                      keyId: keyId, mode: mode, limits: limits)
+        return AuthThrottleTransition(auth: keyspace.auth, source: printable ? String(source.prefix(64)) : "unprintable",
+                                      keyId: keyId, isSession: isSession, mode: mode, limits: limits)
     }
 }

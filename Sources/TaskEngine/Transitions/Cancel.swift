@@ -31,15 +31,19 @@ struct CancelTransition: TaskTransition {
         [call.nowArgument, force ? "1" : "0"] + call.streamLimits
     }
 
-    /// `{0, "cancelled" | "cancelling", version}`
-    func decode(_ reply: inout ScriptReplyFields) throws -> CancelResult {
-        CancelResult(status: try reply.status(), version: try reply.int("version"))
+    /// `{0, "cancelled" | "cancelling", version, changed, startedAt}`
+    func decode(_ reply: inout ScriptReplyFields) throws -> Observed<CancelResult> {
+        let result = CancelResult(status: try reply.status(), version: try reply.int("version"))
+        let changed = try reply.flag("changed")
+        let startedAt = try reply.optionalInt("startedAt")
+        // A repeated cancel of a cancelling task changes nothing: not a transition. A cancel that ends
+        // a claimed task (forced) ends its run: its run time counts like a completion's.
+        let observation = changed ? TransitionObservation(
+            commandType: commandType, status: result.status, startedAt: result.status.isFinished ? startedAt : nil) : nil
+        return Observed(value: result, observation: observation)
     }
 
-    /// A forced cancel of a leased task ends its run too, but the reply has no startedAt: no run time.
-    func observation(of reply: CancelResult) -> TransitionObservation? {
-        TransitionObservation(commandType: commandType, status: reply.status)
-    }
+    func observation(of reply: Observed<CancelResult>) -> TransitionObservation? { reply.observation }
 }
 
 extension TaskStore {
@@ -53,6 +57,6 @@ extension TaskStore {
         guard let commandType = try await redis.send(RedisCommand("HGET", [.string(key), "commandType"], keys: [key])).string else {
             throw TaskEngineError(.notFound, "task \(id) does not exist (unknown, deleted, or its result expired)", taskId: id)
         }
-        return try await perform(CancelTransition(id: id, commandType: commandType, force: force), in: shard)
+        return try await perform(CancelTransition(id: id, commandType: commandType, force: force), in: shard).value
     }
 }

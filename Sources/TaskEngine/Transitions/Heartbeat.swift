@@ -66,12 +66,17 @@ struct HeartbeatTransition: TaskTransition {
         return arguments
     }
 
-    /// `{0, status, version, cancelRequested, leaseExpiresAt}`
-    func decode(_ reply: inout ScriptReplyFields) throws -> HeartbeatResult {
-        HeartbeatResult(
+    /// `{0, status, version, cancelRequested, leaseExpiresAt[, commandType]}`: commandType only when
+    /// the call changed the status (starting | impacted → running), which is a transition to count.
+    func decode(_ reply: inout ScriptReplyFields) throws -> Observed<HeartbeatResult> {
+        let result = HeartbeatResult(
             status: try reply.status(), version: try reply.int("version"), cancelRequested: try reply.flag("cancelRequested"),
             leaseExpiresAt: try reply.int("leaseExpiresAt"))
+        guard reply.hasMore else { return Observed(value: result, observation: nil) }
+        return Observed(value: result, observation: TransitionObservation(commandType: try reply.string("commandType"), status: result.status))
     }
+
+    func observation(of reply: Observed<HeartbeatResult>) -> TransitionObservation? { reply.observation }
 }
 
 extension TaskStore {
@@ -95,7 +100,7 @@ extension TaskStore {
             }
         }
         return try await TaskTracing.inSpan("task.heartbeat", taskId: id) {
-            try await perform(HeartbeatTransition(id: id, leaseMs: leaseMs, report: heartbeat), in: shard)
+            try await perform(HeartbeatTransition(id: id, leaseMs: leaseMs, report: heartbeat), in: shard).value
         }
     }
 

@@ -10,6 +10,7 @@ import Testing
         let prefix = TestEnvironment.uniquePrefix()
         let user = "taskd-test-\(UUID().uuidString.prefix(8))"
         let password = "p@ss:\(UUID().uuidString)"
+        TestSecrets.record(password)
         try await withClient { admin in
             _ = try await admin.send(RedisCommand("ACL", ["SETUSER", .string(user), "reset", "on", .string(">" + password), .string("~\(prefix):*"), "+@all"]))
             defer { Task { _ = try? await admin.send(RedisCommand("ACL", ["DELUSER", .string(user)])) } }

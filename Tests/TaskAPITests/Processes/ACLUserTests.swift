@@ -47,6 +47,8 @@ struct ACLRedis {
 
     init(_ ruleSet: ACLRuleSet, notifyKeyspaceEvents: String?) async throws {
         let adminPassword = "acl-admin-\(UUID().uuidString.prefix(8))"
+        TestSecrets.record(adminPassword)
+        TestSecrets.record(Self.taskdPassword)
         var arguments = ["--user", "admin", "on", ">" + adminPassword, "~*", "&*", "+@all", "--user", "default", "off"]
         if let notifyKeyspaceEvents { arguments += ["--notify-keyspace-events", notifyKeyspaceEvents] }
         server = try RedisServerProcess(arguments: arguments)
@@ -120,7 +122,6 @@ final class TaskdAsACLUser: @unchecked Sendable {
     /// SIGKILL: a child of the test process inherits its blocked signal mask (SIGTERM included).
     func stop() async {
         await process.stop()
-        try? FileManager.default.removeItem(atPath: logPath)
     }
 }
 
@@ -133,6 +134,7 @@ struct ACLHTTP: Sendable {
     init(port: Int, key: String, secret: String) {
         self.port = port
         authorization = "Basic " + Data("\(key):\(secret)".utf8).base64EncodedString()
+        TestSecrets.recordAuthorization(authorization)
     }
 
     /// One request on a connection of its own, answered within `limit` or failed. Cancelled or out of
@@ -171,7 +173,9 @@ struct ACLHTTP: Sendable {
     }
 
     static func object(_ buffer: ByteBuffer) -> [String: Any] {
-        (try? JSONSerialization.jsonObject(with: Data(buffer.readableBytesView))) as? [String: Any] ?? [:]
+        let object = (try? JSONSerialization.jsonObject(with: Data(buffer.readableBytesView))) as? [String: Any] ?? [:]
+        TestSecrets.recordSecrets(in: object)
+        return object
     }
 }
 
@@ -240,8 +244,16 @@ struct ACLHTTP: Sendable {
             let health = try await admin.json("GET", "/health/ready").json
             #expect(explained, "\(health)")
             #expect(try await redis.notifyKeyspaceEvents() == "", "taskd must not have changed the setting")
+            // Events written in two probe intervals and no notification heard: the replica's probe
+            // notices (NotificationWatch).
+            for _ in 0..<3 {
+                try await Task.sleep(for: .milliseconds(1500))
+                #expect(try await admin.json("POST", "/v1/tasks", #"{"commandType":"acl-unnotified"}"#).status == 202)
+            }
+            let noticed = try await eventually(timeout: .seconds(15)) { taskd.log.contains("keyspace notifications stopped arriving") }
+            #expect(noticed, "taskd's log:\n\(taskd.log)")
 
-            try await expectNothingElseRefused(redis, taskd, .strict)
+            try await expectNothingElseRefused(redis, taskd, .strict, notificationsOff: true)
         }
     }
 
@@ -368,10 +380,14 @@ struct ACLHTTP: Sendable {
     /// After a run: Redis refused `taskd` nothing (the strict user's one CONFIG GET at start aside,
     /// which taskd turns into the /health/ready note), taskd logged no refusal or error, and every
     /// connection but the test's is `taskd`'s, the keyspace subscription among them.
-    private func expectNothingElseRefused(_ redis: ACLRedis, _ taskd: TaskdAsACLUser, _ ruleSet: ACLRuleSet) async throws {
+    /// `notificationsOff`: the server publishes no notifications, so taskd's warning that they stopped
+    /// arriving is expected.
+    private func expectNothingElseRefused(_ redis: ACLRedis, _ taskd: TaskdAsACLUser, _ ruleSet: ACLRuleSet,
+                                          notificationsOff: Bool = false) async throws {
         let refusals = try await redis.refusals().filter { !(ruleSet == .strict && $0["reason"] == "command" && $0["object"] == "config|get") }
         #expect(refusals.isEmpty, "Redis refused taskd: \(refusals.map(Self.summary)) — the rule set misses these")
-        #expect(taskd.complaints.isEmpty, "taskd's log:\n\(taskd.complaints.joined(separator: "\n"))")
+        let complaints = taskd.complaints.filter { !(notificationsOff && $0.contains("keyspace notifications stopped arriving")) }
+        #expect(complaints.isEmpty, "taskd's log:\n\(complaints.joined(separator: "\n"))")
         let clients = try await redis.clients()
         #expect(!clients.isEmpty && clients.allSatisfy { $0.contains(" user=taskd ") }, "\(clients)")
         #expect(clients.contains { $0.contains(" psub=1 ") && $0.contains(" user=taskd ") }, "taskd's keyspace subscription: \(clients)")

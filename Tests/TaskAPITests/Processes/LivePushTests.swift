@@ -34,6 +34,7 @@ func withReplicas<T: Sendable>(
                 let keys = APIKeyStore(redis: redis, keyspace: configuration.keyspace)
                 if authorization.isEmpty {
                     let (key, secret) = try await keys.create(role: .admin, name: "live")
+                    TestSecrets.record(secret)
                     authorization = [.authorization: "Bearer \(key.key):\(secret)", .contentType: "application/json"]
                 }
                 let hub = TaskChangeHub(store: store, bufferLimit: bufferLimit, logger: TestEnvironment.logger)

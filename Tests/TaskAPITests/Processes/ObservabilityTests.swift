@@ -60,10 +60,11 @@ import Testing
         #expect((before.value("taskd_process_open_fds") ?? 0) > 3)
         #expect((before.value("taskd_redis_commands_total", ["outcome": "ok"]) ?? 0) > 0)
 
-        // The lifecycle, all on the first replica: 4 creates, 2 claims, a complete, a failure, a cancel.
+        // The lifecycle, all on the first replica: 5 creates, 3 claims, a complete, a failure, a cancel of a
+        // running task and one of a queued task.
         let t = Self.commandType
         var created: [String] = []
-        for _ in 0..<4 {
+        for _ in 0..<5 {
             let (status, task) = try await operatorCaller.call("POST", first.base + "/v1/tasks", #"{"commandType":"\#(t)"}"#)
             #expect(status == 202)
             created.append(try #require(task["taskId"] as? String))
@@ -80,7 +81,14 @@ import Testing
         #expect(try await operatorCaller.call("POST", first.base + "/v1/tasks/\(done.id)/complete", #"{"leaseToken":"\#(done.token)"}"#).0 == 200)
         let failed = try await claim()
         #expect(try await operatorCaller.call("POST", first.base + "/v1/tasks/\(failed.id)/fail", #"{"leaseToken":"\#(failed.token)","errorCode":"boom","retryable":false}"#).0 == 200)
-        let queued = created.filter { $0 != done.id && $0 != failed.id }
+        // A running task cancelled (→ cancelling), cancelled again (a repeat: no transition), then
+        // forced (→ cancelled, its run timed like a completion's).
+        let stopped = try await claim()
+        #expect(try await operatorCaller.call("POST", first.base + "/v1/tasks/\(stopped.id)/heartbeat", #"{"leaseToken":"\#(stopped.token)","progress":10}"#).0 == 200)
+        #expect(try await operatorCaller.call("POST", first.base + "/v1/tasks/\(stopped.id)/actions/cancel").0 == 200)
+        #expect(try await operatorCaller.call("POST", first.base + "/v1/tasks/\(stopped.id)/actions/cancel").0 == 200)
+        #expect(try await operatorCaller.call("POST", first.base + "/v1/tasks/\(stopped.id)/actions/cancel?force=true").0 == 200)
+        let queued = created.filter { ![done.id, failed.id, stopped.id].contains($0) }
         #expect(try await operatorCaller.call("POST", first.base + "/v1/tasks/\(queued[0])/actions/cancel").0 == 200)
 
         // Counters move by exactly what the lifecycle did, on the replica that did it only.
@@ -89,16 +97,17 @@ import Testing
         func moved(_ a: MetricsScrape, _ b: MetricsScrape, _ name: String, _ labels: [String: String]) -> Double {
             (b.value(name, labels) ?? 0) - (a.value(name, labels) ?? 0)
         }
-        for (status, count) in [("queued", 4.0), ("starting", 2), ("completed", 1), ("failed", 1), ("cancelled", 1)] {
+        for (status, count) in [("queued", 5.0), ("starting", 3), ("running", 2), ("cancelling", 1), ("completed", 1), ("failed", 1),
+                                ("cancelled", 2)] {
             let labels = ["command_type": t, "status": status]
             #expect(moved(before, after, "taskd_task_transitions_total", labels) == count, "transitions into \(status)")
             #expect(moved(secondBefore, secondAfter, "taskd_task_transitions_total", labels) == 0, "second replica, \(status)")
         }
-        #expect(moved(before, after, "taskd_task_wait_seconds_count", ["command_type": t]) == 2)
-        #expect(moved(before, after, "taskd_task_run_seconds_count", ["command_type": t]) == 2)
+        #expect(moved(before, after, "taskd_task_wait_seconds_count", ["command_type": t]) == 3)
+        #expect(moved(before, after, "taskd_task_run_seconds_count", ["command_type": t]) == 3)
         #expect(after.value("taskd_task_run_seconds_bucket", ["command_type": t, "le": "86400.0"]) == after.value("taskd_task_run_seconds_count", ["command_type": t]))
         let creates = ["route": "/v1/tasks", "method": "POST", "status_class": "2xx", "dialect": "native"]
-        #expect(moved(before, after, "taskd_http_requests_total", creates) == 4)
+        #expect(moved(before, after, "taskd_http_requests_total", creates) == 5)
         #expect(moved(before, after, "taskd_http_requests_total", ["route": "/v1/tasks/{taskId}/complete", "method": "POST", "status_class": "2xx", "dialect": "native"]) == 1)
         #expect(!after.text.contains(done.id), "a task id in a label: routes must be templates")
         #expect(try await after.promtoolProblems() == nil)
@@ -109,7 +118,7 @@ import Testing
             let a = try await scrape(first), b = try await scrape(second)
             let expected: [(String, [String: String], Double)] = [
                 ("taskd_tasks", ["state": "queued"], 1), ("taskd_tasks", ["state": "leased"], 0), ("taskd_tasks", ["state": "delayed"], 0),
-                ("taskd_tasks", ["state": "finished"], 3), ("taskd_ready_tasks", ["command_type": t], 1),
+                ("taskd_tasks", ["state": "finished"], 4), ("taskd_ready_tasks", ["command_type": t], 1),
                 ("taskd_ready_tasks", ["command_type": "other_probe"], 0),
             ]
             return expected.allSatisfy { name, labels, value in a.value(name, labels) == value && b.value(name, labels) == value }

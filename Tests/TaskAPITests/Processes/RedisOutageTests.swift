@@ -22,6 +22,7 @@ import Testing
             try await store.loadScripts()
             let keys = APIKeyStore(redis: redis, keyspace: keyspace)
             let (key, secret) = try await keys.create(role: .admin, name: "outage")
+            TestSecrets.record(secret)
             let auth: HTTPFields = [.authorization: "Bearer \(key.key):\(secret)", .contentType: "application/json"]
             let app = Application(router: buildRouter(store: store, keys: keys, hub: TaskChangeHub(store: store, logger: TestEnvironment.logger), logger: TestEnvironment.logger))
             try await app.test(.router) { client in

@@ -62,7 +62,29 @@ import Testing
                 let cloudStyle = try await call([HTTPField.Name("x-api-key")!: key, HTTPField.Name("x-api-secret-key")!: secret])
                 let bearer = try await call([.authorization: "Bearer \(key):\(secret)"])
                 #expect(cloudStyle != .unauthorized && bearer != .unauthorized, "\(label) with Cloud and Bearer credentials")
+
+                // The dashboard's session cookie: a credential only on the page's routes (with the
+                // role of its key), and with a CSRF token only for state changes. A fresh session
+                // each time, since one of the routes is logout.
+                for role in [APIRole.viewer, .operator] {
+                    let session = try await BrowserSessionTests.login(client, credentials.basic(role))
+                    if endpoint.acceptsSession {
+                        let status = try await call(session.withToken)
+                        if endpoint.access.allows(role) {
+                            #expect(status != .unauthorized && status != .forbidden && status.code < 500, "\(label) with a \(role.rawValue) session: \(status)")
+                        } else {
+                            #expect(status == .forbidden, "\(label) with a \(role.rawValue) session: \(status)")
+                        }
+                        if AuditTrail.changingMethods.contains(endpoint.method) {
+                            let fresh = try await BrowserSessionTests.login(client, credentials.basic(role))
+                            #expect(try await call(fresh.headers) == .forbidden, "\(label) with a session but no CSRF token")
+                        }
+                    } else {
+                        #expect(try await call(session.withToken) == .unauthorized, "\(label) refuses the session cookie")
+                    }
+                }
             }
+            #expect(endpoints.filter(\.acceptsSession).count == DashboardController.pageRoutes.count, "a page route is not registered")
         }
     }
 }

@@ -30,4 +30,20 @@ import Testing
         }
         #expect(offenders.isEmpty, "these go around the engine: \(offenders)")
     }
+
+    /// "taskctl ──► the HTTP API, a client like any other": it imports none of taskd's modules.
+    @Test func taskctlImportsNoTaskdModule() throws {
+        let own: Set<String> = ["CHiredis", "RESP", "RedisClient", "TaskEngine", "TaskEvents", "TaskAPI", "TaskWorker"]
+        let folder = Self.sources.appendingPathComponent("taskctl")
+        let files = try #require(FileManager.default.enumerator(atPath: folder.path)).compactMap { $0 as? String }.filter { $0.hasSuffix(".swift") }
+        #expect(files.contains("main.swift"))
+        var offenders: [String] = []
+        for file in files {
+            let text = try String(contentsOf: folder.appendingPathComponent(file), encoding: .utf8)
+            for line in text.split(separator: "\n") where line.hasPrefix("import ") {
+                if let module = line.split(separator: " ").last, own.contains(String(module)) { offenders.append("\(file): \(line)") }
+            }
+        }
+        #expect(offenders.isEmpty, "taskctl speaks HTTP only: \(offenders)")
+    }
 }

@@ -41,9 +41,12 @@ struct WatchController {
         let base = services.origin.baseURL(of: request, context: context)
         let hub = self.hub
         let store = services.store
+        let session = context.session
         let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache", HTTPField.Name("X-Accel-Buffering")!: "no"]
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
             defer { hub.unsubscribe(subscription, from: id) }
+            let sessionWatch = SessionWatch.start(session, store: store, ending: subscription)
+            defer { sessionWatch?.cancel() }
             var sent = resumeAfter
             let history = try await store.events(ofTask: id, after: resumeAfter, checkTrimmed: resumeAfter != nil)
             if history.trimmed {
@@ -105,6 +108,7 @@ extension WatchController {
         let store = services.store
         let hub = self.hub
         let base = services.origin.baseURL(of: request, context: context)
+        let session = context.session
         @Sendable func wanted(_ task: TaskRecord?) -> Bool {
             guard commandType != nil || objectName != nil else { return true }
             guard let task else { return false }
@@ -113,6 +117,8 @@ extension WatchController {
         let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache", HTTPField.Name("X-Accel-Buffering")!: "no"]
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
             defer { hub.unsubscribeFromAllTasks(subscription) }
+            let sessionWatch = SessionWatch.start(session, store: store, ending: subscription)
+            defer { sessionWatch?.cancel() }
             var sent: ShardPositions
             if let start { sent = start } else { sent = try await store.newestShardPositions() }
             if let start {
