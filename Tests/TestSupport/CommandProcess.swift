@@ -22,6 +22,7 @@ public final class CommandProcess: @unchecked Sendable {
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errorPath))
         try process.run()
+        SpawnedProcesses.record(process.processIdentifier)
     }
 
     /// The taskctl binary `./dev test` built.

@@ -27,6 +27,7 @@ public final class DemoWorkerProcess: @unchecked Sendable {
         process.standardOutput = log
         process.standardError = log
         try process.run()
+        SpawnedProcesses.record(process.processIdentifier)
     }
 
     public var pid: Int32 { process.processIdentifier }

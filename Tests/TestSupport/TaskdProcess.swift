@@ -42,6 +42,7 @@ public final class TaskdProcess: @unchecked Sendable {
         process.standardOutput = logFile == nil ? log : FileHandle.nullDevice
         process.standardError = log
         try process.run()
+        SpawnedProcesses.record(process.processIdentifier)
     }
 
     public var base: String { "http://127.0.0.1:\(port)" }

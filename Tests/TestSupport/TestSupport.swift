@@ -76,6 +76,7 @@ public final class RedisServerProcess: @unchecked Sendable {
         process.arguments = ["--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", directory,
                              "--logfile", directory + "/redis.log"] + portArguments + arguments.filter { $0 != "--tls-port" }
         try process.run()
+        SpawnedProcesses.record(process.processIdentifier)
         if waitUntilReady { try waitForPort() }
     }
 
