@@ -65,8 +65,12 @@ struct SentinelFailoverTests {
                         let victim = try #require(status.master, "no master in use: \(status)")
                         #expect(status.isReady, "\(status)")
                         let topology = redis.router.topologyVersion
-                        let replication = try await Self.control(redis, RedisCommand("INFO", ["replication"])).string ?? ""
-                        try #require(replication.contains("state=online"), "round \(round): the master to kill has no replica in sync")
+                        // The master killed in the round before comes back as a replica and must resync first;
+                        // on a loaded machine that takes longer than the second above.
+                        let inSync = try await eventually(timeout: .seconds(30)) {
+                            (try await Self.control(redis, RedisCommand("INFO", ["replication"])).string ?? "").contains("state=online")
+                        }
+                        try #require(inSync, "round \(round): the master to kill has no replica in sync after 30 s")
                         let info = try await Self.control(redis, RedisCommand("INFO", ["server"])).string ?? ""
                         let pid = try #require(info.split(whereSeparator: \.isNewline).first { $0.hasPrefix("process_id:") }
                             .flatMap { Int32($0.dropFirst("process_id:".count)) })
