@@ -18,14 +18,12 @@ final class NotificationWatch: Sendable {
     /// How often the hub compares the shards' newest event ids with the notifications it heard.
     static let probeInterval: Duration = .seconds(1)
 
-    private struct State {
-        var unannounced = 0
-        var suspected = false
-        /// Notifications since the last probe (``probeFound(newEvents:)``).
-        var notificationsSinceProbe = 0
-    }
-
-    private let state = Mutex(State())
+    /// Notifications since the last probe; the only thing a notification touches (one atomic add on
+    /// the live-push path, no lock).
+    private let notificationsSinceProbe = Atomic<Int>(0)
+    private let suspected = Atomic<Bool>(false)
+    /// Probes in a row that saw new events and heard no notification; only the probe touches it.
+    private let unannounced = Mutex(0)
     /// Yields once each time notifications become suspect: the hub checks the setting then.
     let suspicions: AsyncStream<Void>
     private let suspicionsContinuation: AsyncStream<Void>.Continuation
@@ -34,44 +32,35 @@ final class NotificationWatch: Sendable {
         (suspicions, suspicionsContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
-    var isSuspected: Bool { state.withLock { $0.suspected } }
+    var isSuspected: Bool { suspected.load(ordering: .relaxed) }
 
     var safetyInterval: Duration { isSuspected ? Self.fallbackInterval : Self.normalInterval }
-
-    /// Events were written that no notification announced.
-    private func foundUnannouncedEvents() {
-        let becameSuspect = state.withLock { state -> Bool in
-            state.unannounced += 1
-            guard !state.suspected, state.unannounced >= Self.findsBeforeSuspicion else { return false }
-            state.suspected = true
-            return true
-        }
-        if becameSuspect {
-            EventMetrics.notificationGaps.increment()
-            suspicionsContinuation.yield()
-        }
-    }
 
     /// A notification arrived; true when that ends a suspicion.
     @discardableResult
     func notificationArrived() -> Bool {
-        state.withLock { state in
-            state.unannounced = 0
-            state.notificationsSinceProbe &+= 1
-            defer { state.suspected = false }
-            return state.suspected
-        }
+        notificationsSinceProbe.add(1, ordering: .relaxed)
+        return isSuspected && suspected.exchange(false, ordering: .relaxed)
     }
 
     /// The hub's probe read every shard's newest event id: new events since its last probe with no
     /// notification in between are unannounced. Finds what a replica without watchers (no feed
     /// running) would never notice.
     func probeFound(newEvents: Bool) {
-        let heard = state.withLock { state -> Bool in
-            defer { state.notificationsSinceProbe = 0 }
-            return state.notificationsSinceProbe > 0
+        let heard = notificationsSinceProbe.exchange(0, ordering: .relaxed) > 0
+        let becameSuspect = unannounced.withLock { unannounced -> Bool in
+            if heard {
+                unannounced = 0
+                return false
+            }
+            guard newEvents else { return false }
+            unannounced += 1
+            return unannounced >= Self.findsBeforeSuspicion && !suspected.exchange(true, ordering: .relaxed)
         }
-        if newEvents && !heard { foundUnannouncedEvents() }
+        if becameSuspect {
+            EventMetrics.notificationGaps.increment()
+            suspicionsContinuation.yield()
+        }
     }
 
     func finish() { suspicionsContinuation.finish() }

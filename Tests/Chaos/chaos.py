@@ -37,9 +37,9 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from checker import check, FINISHED  # noqa: E402
+from checker import check, task_keys, FINISHED  # noqa: E402
 from load import Client, History, Watcher, drive  # noqa: E402
-from topology import ROOT, Topology, http_status, wait_until  # noqa: E402
+from topology import ROOT, Topology, http_get, http_status, wait_until  # noqa: E402
 
 STATE = os.path.join(ROOT, ".dev", "chaos")
 TIERS = {"ci": {"tasks": 300, "clients": 4, "watchers": 2, "crash_interval": 3.0, "soak_seconds": 120},
@@ -122,10 +122,7 @@ def run_load(topology, tier, faults, name, settle=60.0, load_until_faults_end=Fa
 
 
 def task_statuses(redis, prefix, ids):
-    keys = {}
-    for key in redis.scan(f"{prefix}:{{*}}:task:*"):
-        if not key.endswith(":events"):
-            keys[key.rsplit(":", 1)[1]] = key
+    keys = task_keys(redis, prefix)
     wanted = [i for i in ids if i in keys]
     replies = redis.pipeline([("HGET", keys[i], "status") for i in wanted]) if wanted else []
     return dict(zip(wanted, replies))
@@ -312,9 +309,8 @@ def redis_crashes(topology, tier, appendfsync):
         verdict.failures = [f for f in verdict.failures if not f.startswith("no loss")]
         acknowledged = {c["task"]: c for c in history.snapshot() if c["op"] == "create" and c.get("status") in (200, 202)}
         before = []
-        for failure in lost:
-            task = next((t for t in acknowledged if t in failure), None)
-            crash = next((c for c in crashes if task and c >= acknowledged[task]["mono"]), None)
+        for task in verdict.lost:
+            crash = next((c for c in crashes if c >= acknowledged[task]["mono"]), None)
             if crash is not None:
                 before.append(crash - acknowledged[task]["mono"])
         verdict.figures["acknowledged writes lost (everysec)"] = (
@@ -362,14 +358,10 @@ def out_of_memory(topology, tier):
     admin = topology.redis_client()
     admin.call("CONFIG", "SET", "maxmemory-policy", "allkeys-lru")
     try:
-        import http.client
         said = ""
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and "evict" not in said.lower():
-            connection = http.client.HTTPConnection("127.0.0.1", topology.replica_ports[0], timeout=5)
-            connection.request("GET", "/health/ready")
-            said = connection.getresponse().read().decode("utf-8", "replace")
-            connection.close()
+            said = http_get(topology.replica_ports[0], "/health/ready", timeout=5)[1]
             time.sleep(0.5)
         verdict.figures["/health/ready with maxmemory-policy allkeys-lru"] = said.strip()[:200]
         if "evict" not in said.lower():
@@ -502,15 +494,7 @@ def notifications_off(topology, tier):
     marks, readiness = {}, {}
 
     def ready_problems(port):
-        import http.client
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-        try:
-            connection.request("GET", "/health/ready")
-            return connection.getresponse().read().decode("utf-8", "replace")
-        except (OSError, http.client.HTTPException):
-            return ""
-        finally:
-            connection.close()
+        return http_get(port, "/health/ready", timeout=5)[1]
 
     def faults(done):
         admin = topology.redis_client()

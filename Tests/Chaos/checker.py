@@ -44,6 +44,7 @@ class Verdict:
         self.name = name
         self.failures = []
         self.figures = collections.OrderedDict()
+        self.lost = []  # acknowledged creates not in Redis
 
     def fail(self, rule, message):
         self.failures.append(f"{rule}: {message}")
@@ -62,13 +63,14 @@ class Verdict:
         return "\n".join(lines)
 
 
+def task_keys(redis, prefix):
+    """Every task hash of the prefix: id → key."""
+    return {key.rsplit(":", 1)[1]: key for key in redis.scan(f"{prefix}:{{*}}:task:*") if not key.endswith(":events")}
+
+
 def read_state(redis, prefix):
     """Every task of the prefix: id → (hash fields, events [(id, fields)], pttl of hash, pttl of stream)."""
-    tasks = {}
-    for key in redis.scan(f"{prefix}:{{*}}:task:*"):
-        if key.endswith(":events"):
-            continue
-        tasks[key.rsplit(":", 1)[1]] = key
+    tasks = task_keys(redis, prefix)
     state = {}
     ids = list(tasks)
     for start in range(0, len(ids), 200):
@@ -118,6 +120,7 @@ def check(name, history, watchers, redis, prefix, expect_terminal=True):
         if len(ids) > 1:
             verdict.fail("idempotency", f"Idempotency-Key {key} has {len(ids)} tasks in Redis: {sorted(ids)}")
     lost = [t for t in acknowledged if t not in state]
+    verdict.lost = lost
     for task_id in lost[:20]:
         verdict.fail("no loss", f"acknowledged create of {task_id} (at {acknowledged[task_id]['start']:.3f}) is not in Redis")
     attempted_keys = {c["key"] for c in calls if c["op"] == "create"}

@@ -33,14 +33,22 @@ def wait_until(predicate, timeout, interval=0.05):
     return False
 
 
-def http_status(port, path):
+def http_get(port, path, timeout=2):
+    """One GET on loopback: (status, body text), or (None, "") when nothing answered."""
     import http.client
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
         connection.request("GET", path)
-        return connection.getresponse().status
+        response = connection.getresponse()
+        return response.status, response.read().decode("utf-8", "replace")
+    except (OSError, http.client.HTTPException):
+        return None, ""
     finally:
         connection.close()
+
+
+def http_status(port, path):
+    return http_get(port, path)[0]
 
 
 class Process:
@@ -154,19 +162,20 @@ class Topology:
             raise RuntimeError(f"redis-server did not start; see {self.redis.log_path}")
 
     def start_replica(self, index, timeout=60):
-        replica = self.replicas[index]
-        replica.start()
+        self.replicas[index].start()
+        self.wait_ready(index, timeout)
+
+    def wait_ready(self, index, timeout=60):
         port = self.replica_ports[index]
         if not wait_until(lambda: http_status(port, "/health/ready") == 200, timeout):
-            raise RuntimeError(f"{replica.name} did not become ready; see {replica.log_path}")
+            raise RuntimeError(f"{self.replicas[index].name} did not become ready; see {self.replicas[index].log_path}")
 
     def start(self):
         self.start_redis()
+        for replica in self.replicas:
+            replica.start()
         for index in range(self.REPLICAS):
-            self.replicas[index].start()
-        for index, port in enumerate(self.replica_ports):
-            if not wait_until(lambda: http_status(port, "/health/ready") == 200, 60):
-                raise RuntimeError(f"{self.replicas[index].name} did not become ready; see {self.replicas[index].log_path}")
+            self.wait_ready(index)
         self.haproxy.start()
         if not wait_until(lambda: http_status(self.http_port, "/health/ready") == 200, 20):
             raise RuntimeError(f"HAProxy does not answer; see {self.haproxy.log_path}")

@@ -26,9 +26,13 @@ extension TaskStore {
         var missing = 0
         var evicting: Set<String> = []
         for node in try await redis.masters() {
-            let reply = try await node.pool.send(RedisCommand("SCRIPT", ["EXISTS"] + scripts.map { .string($0.sha1) }))
-            missing += zip(scripts, reply.array ?? []).filter { $0.1.int != 1 }.count
-            if let policy = try await evictionPolicy(of: node), policy != "noeviction" { evicting.insert(policy) }
+            // One round trip per master: the scripts and the eviction policy together.
+            let replies = try await node.pool.pipeline([
+                RedisCommand("SCRIPT", ["EXISTS"] + scripts.map { .string($0.sha1) }),
+                RedisCommand("CONFIG", ["GET", "maxmemory-policy"]),
+            ])
+            missing += zip(scripts, try replies[0].throwingServerError().array ?? []).filter { $0.1.int != 1 }.count
+            if let policy = try Self.evictionPolicy(in: replies[1]), policy != "noeviction" { evicting.insert(policy) }
         }
         var readiness = StoreReadiness(master: sentinel?.description, notes: [])
         if !evicting.isEmpty {
@@ -42,12 +46,11 @@ extension TaskStore {
         return readiness
     }
 
-    /// The node's `maxmemory-policy`, or nil when taskd's Redis user may not read it (no CONFIG GET,
-    /// as with Docker/redis-acl/taskd.acl: Docker/redis.conf sets noeviction there).
-    private func evictionPolicy(of node: RedisNode) async throws -> String? {
+    /// The `maxmemory-policy` in a `CONFIG GET` reply, or nil when taskd's Redis user may not read it
+    /// (no CONFIG GET, as with Docker/redis-acl/taskd.acl: Docker/redis.conf sets noeviction there).
+    private static func evictionPolicy(in reply: RESPValue) throws -> String? {
         do {
-            let reply = try await node.pool.send(RedisCommand("CONFIG", ["GET", "maxmemory-policy"]))
-            return reply.array.flatMap { $0.count == 2 ? $0[1].string : nil }
+            return try reply.throwingServerError().array.flatMap { $0.count == 2 ? $0[1].string : nil }
         } catch let error as RedisServerError where error.prefix == "NOPERM" {
             return nil
         }
