@@ -1,57 +1,83 @@
 import NIOCore
 import RESP
 
-/// Who waits for the next reply: one caller, or a pipeline that is answered once, when its last reply is in.
-enum ReplySink {
-    case single(CheckedContinuation<RESPValue, any Error>)
-    case batch(BatchReplies)
+/// What one caller waits for: the reply to one command, or every reply of a pipeline, handed over
+/// in one resumption when the last of them is in.
+///
+/// Unchecked: the caller creates it and hands it to the event loop through the connection's lock;
+/// from then on only the event loop touches it, until the one resumption. The continuations are
+/// unsafe ones because the connection resumes each exactly once by construction: a request is
+/// either in the connection's outbox (failed by `failOutbox`) or in the handler's `inFlight`
+/// (answered by `take` or failed by `failAll`), moved between the two under the lock, never both.
+/// (A checked continuation costs an allocation and an atomic per request.)
+final class PendingReplies: @unchecked Sendable {
+    /// By when the (first outstanding) reply must have arrived.
+    let deadline: NIODeadline
+    private let single: UnsafeContinuation<RESPValue, any Error>?
+    private let batch: UnsafeContinuation<[RESPValue], any Error>?
+    private var values: [RESPValue] = []
+    private var remaining: Int
+
+    init(deadline: NIODeadline, single continuation: UnsafeContinuation<RESPValue, any Error>) {
+        self.deadline = deadline
+        self.single = continuation
+        self.batch = nil
+        self.remaining = 1
+    }
+
+    init(deadline: NIODeadline, count: Int, batch continuation: UnsafeContinuation<[RESPValue], any Error>) {
+        self.deadline = deadline
+        self.single = nil
+        self.batch = continuation
+        self.remaining = count
+        values.reserveCapacity(count)
+    }
+
+    /// Takes the next reply; returns `true` when it was the last one and the caller has been resumed.
+    func take(_ value: RESPValue) -> Bool {
+        if let single {
+            single.resume(returning: value)
+            return true
+        }
+        values.append(value)
+        remaining -= 1
+        guard remaining == 0 else { return false }
+        batch?.resume(returning: values)
+        values = []
+        return true
+    }
 
     func fail(_ error: any Error) {
-        switch self {
-        case .single(let continuation): continuation.resume(throwing: error)
-        case .batch(let batch): batch.continuation.resume(throwing: error)
+        if let single {
+            single.resume(throwing: error)
+        } else {
+            batch?.resume(throwing: error)
         }
     }
-}
-
-/// The replies of one pipeline, collected on the event loop and handed over in one resumption.
-///
-/// Unchecked: the caller creates it and hands it over through the connection's lock; from then on
-/// only the event loop touches `values`, until the one resumption hands them back.
-final class BatchReplies: @unchecked Sendable {
-    var values: [RESPValue]
-    let expected: Int
-    let continuation: CheckedContinuation<[RESPValue], any Error>
-
-    init(expected: Int, continuation: CheckedContinuation<[RESPValue], any Error>) {
-        self.values = []
-        self.values.reserveCapacity(expected)
-        self.expected = expected
-        self.continuation = continuation
-    }
-}
-
-/// A sink with the time by which its (first outstanding) reply must have arrived.
-struct PendingReply {
-    var sink: ReplySink
-    var deadline: NIODeadline
 }
 
 /// Matches replies to requests in FIFO order (Redis answers a connection's commands in the order sent)
 /// and enforces the command timeout on the oldest request.
 ///
 /// It lives on the channel's event loop; ``RedisConnection`` feeds it already-encoded bytes together
-/// with their sinks, so one write and one flush serve every command submitted in the same tick.
+/// with their requests, so one write and one flush serve every command submitted in the same tick.
 final class RedisChannelHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
+    /// A write buffer that grew beyond this for a large command is dropped rather than kept.
+    private static let sparePoolLimit = 64 * 1024
+
     private let reader = RESPReader()
-    private var inFlight = CircularBuffer<PendingReply>(initialCapacity: 64)
+    private var inFlight = CircularBuffer<PendingReplies>(initialCapacity: 64)
     private var context: ChannelHandlerContext?
     private var closedError: (any Error)?
     private var timeoutCheck: RepeatedTask?
     private let timeoutCheckInterval: TimeAmount
+    /// Handed to the connection's outbox at each drain in exchange for what it gathered, so that
+    /// neither the write buffer nor the request list is allocated afresh per write.
+    private var spareBytes = ByteBuffer()
+    private var spareRequests: [PendingReplies] = []
 
     init(commandTimeout: TimeAmount) {
         // Checking the oldest request a few times per timeout bounds the overshoot without a timer per command.
@@ -60,6 +86,8 @@ final class RedisChannelHandler: ChannelInboundHandler, RemovableChannelHandler 
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        spareBytes = context.channel.allocator.buffer(capacity: 1024)
+        spareRequests.reserveCapacity(16)
         let loopBoundSelf = NIOLoopBound(self, eventLoop: context.eventLoop)
         timeoutCheck = context.eventLoop.scheduleRepeatedTask(
             initialDelay: timeoutCheckInterval,
@@ -75,15 +103,27 @@ final class RedisChannelHandler: ChannelInboundHandler, RemovableChannelHandler 
         self.context = nil
     }
 
-    /// Writes encoded commands and registers their sinks. Must be called on the event loop.
-    func write(_ bytes: ByteBuffer, pending: [PendingReply]) {
+    /// Writes and flushes what `collect` swaps in: encoded commands and their requests, in the same
+    /// order. `collect` receives the handler's empty spares and leaves the gathered ones in their place.
+    /// Must be called on the event loop.
+    func write(collecting collect: (inout ByteBuffer, inout [PendingReplies]) -> Void) {
+        collect(&spareBytes, &spareRequests)
+        defer {
+            spareRequests.removeAll(keepingCapacity: true)
+            // NIO normally writes the bytes before `writeAndFlush` returns and lets go of them, so the
+            // buffer is ours again; `clear()` allocates anew only while a short write keeps it queued.
+            if spareBytes.capacity > Self.sparePoolLimit {
+                spareBytes = ByteBuffer()
+            }
+            spareBytes.clear()
+        }
         guard let context, closedError == nil else {
             let error = closedError ?? RedisClientError(.connectionClosed, "connection is closed")
-            for p in pending { p.sink.fail(error) }
+            for request in spareRequests { request.fail(error) }
             return
         }
-        inFlight.append(contentsOf: pending)
-        context.writeAndFlush(wrapOutboundOut(bytes), promise: nil)
+        inFlight.append(contentsOf: spareRequests)
+        context.writeAndFlush(wrapOutboundOut(spareBytes), promise: nil)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -91,28 +131,14 @@ final class RedisChannelHandler: ChannelInboundHandler, RemovableChannelHandler 
         do {
             try reader.feed(bytes)
             while let value = try reader.next() {
-                deliver(value, context: context)
+                guard let head = inFlight.first else {
+                    fail(RedisClientError(.protocolError, "reply without a request: \(value)"), context: context)
+                    return
+                }
+                if head.take(value) { inFlight.removeFirst() }
             }
         } catch {
             fail(RedisClientError(.protocolError, "unreadable reply from Redis", underlying: error), context: context)
-        }
-    }
-
-    private func deliver(_ value: RESPValue, context: ChannelHandlerContext) {
-        guard let head = inFlight.first else {
-            fail(RedisClientError(.protocolError, "reply without a request: \(value)"), context: context)
-            return
-        }
-        switch head.sink {
-        case .single(let continuation):
-            inFlight.removeFirst()
-            continuation.resume(returning: value)
-        case .batch(let batch):
-            batch.values.append(value)
-            if batch.values.count == batch.expected {
-                inFlight.removeFirst()
-                batch.continuation.resume(returning: batch.values)
-            }
         }
     }
 
@@ -139,8 +165,8 @@ final class RedisChannelHandler: ChannelInboundHandler, RemovableChannelHandler 
 
     private func failAll(_ error: any Error) {
         if closedError == nil { closedError = error }
-        while let pending = inFlight.popFirst() {
-            pending.sink.fail(error)
+        while let request = inFlight.popFirst() {
+            request.fail(error)
         }
     }
 }

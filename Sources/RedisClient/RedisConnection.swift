@@ -13,7 +13,7 @@ import Synchronization
 public final class RedisConnection: RedisCommandExecutor, Sendable {
     private struct Outbox {
         var bytes: ByteBuffer
-        var pending: [PendingReply]
+        var pending: [PendingReplies]
         var drainScheduled = false
         var closedError: RedisClientError?
     }
@@ -39,12 +39,12 @@ public final class RedisConnection: RedisCommandExecutor, Sendable {
     /// Fails whatever was submitted but not yet handed to the channel when it closed.
     private func failOutbox() {
         let error = RedisClientError(.connectionClosed, "connection to \(endpoint) closed")
-        let orphans = outbox.withLock { box -> [PendingReply] in
+        let orphans = outbox.withLock { box -> [PendingReplies] in
             box.closedError = error
             defer { box.pending = [] }
             return box.pending
         }
-        for p in orphans { p.sink.fail(error) }
+        for request in orphans { request.fail(error) }
     }
 
     /// Opens a connection and sets it up (`AUTH`, `SELECT`, `CLIENT SETNAME`) before returning it.
@@ -154,8 +154,8 @@ public final class RedisConnection: RedisCommandExecutor, Sendable {
     public func send(_ command: RedisCommand, timeout: TimeAmount?) async throws -> RESPValue {
         let deadline = NIODeadline.now() + (timeout ?? commandTimeout)
         do {
-            let reply = try await withCheckedThrowingContinuation { continuation in
-                enqueue(PendingReply(sink: .single(continuation), deadline: deadline)) { bytes in
+            let reply = try await withUnsafeThrowingContinuation { continuation in
+                enqueue(PendingReplies(deadline: deadline, single: continuation)) { bytes in
                     bytes.writeRESPCommand(command.arguments)
                 }
             }
@@ -171,9 +171,8 @@ public final class RedisConnection: RedisCommandExecutor, Sendable {
         guard !commands.isEmpty else { return [] }
         let deadline = NIODeadline.now() + commandTimeout
         do {
-            let replies = try await withCheckedThrowingContinuation { continuation in
-                let batch = BatchReplies(expected: commands.count, continuation: continuation)
-                enqueue(PendingReply(sink: .batch(batch), deadline: deadline)) { bytes in
+            let replies = try await withUnsafeThrowingContinuation { continuation in
+                enqueue(PendingReplies(deadline: deadline, count: commands.count, batch: continuation)) { bytes in
                     for command in commands { bytes.writeRESPCommand(command.arguments) }
                 }
             }
@@ -185,33 +184,31 @@ public final class RedisConnection: RedisCommandExecutor, Sendable {
         }
     }
 
-    private func enqueue(_ pending: PendingReply, encode: (inout ByteBuffer) -> Void) {
+    private func enqueue(_ request: PendingReplies, encode: (inout ByteBuffer) -> Void) {
         let outcome = outbox.withLock { box -> (schedule: Bool, error: RedisClientError?) in
             if let error = box.closedError { return (false, error) }
             encode(&box.bytes)
-            box.pending.append(pending)
+            box.pending.append(request)
             if box.drainScheduled { return (false, nil) }
             box.drainScheduled = true
             return (true, nil)
         }
         if let error = outcome.error {
-            pending.sink.fail(error)
+            request.fail(error)
         } else if outcome.schedule {
             channel.eventLoop.execute { self.drain() }
         }
     }
 
-    /// Runs on the event loop: hands everything gathered since the last drain to the handler at once.
+    /// Runs on the event loop: hands everything gathered since the last drain to the handler at once,
+    /// in exchange for the handler's empty buffer and list.
     private func drain() {
-        let allocator = channel.allocator
-        let (bytes, pending) = outbox.withLock { box -> (ByteBuffer, [PendingReply]) in
-            var bytes = allocator.buffer(capacity: max(256, box.bytes.readableBytes))
-            swap(&bytes, &box.bytes)
-            let pending = box.pending
-            box.pending.removeAll(keepingCapacity: true)
-            box.drainScheduled = false
-            return (bytes, pending)
+        handler.value.write { bytes, requests in
+            outbox.withLock { box in
+                swap(&bytes, &box.bytes)
+                swap(&requests, &box.pending)
+                box.drainScheduled = false
+            }
         }
-        handler.value.write(bytes, pending: pending)
     }
 }
