@@ -143,7 +143,9 @@ let package = Package(
         ),
         .executableTarget(
             name: "RedisClientBenchmark",
-            dependencies: ["RedisClient", "RESP", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: [
+                "RedisClient", "RESP", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             path: "Benchmarks/RedisClientBenchmark"
         ),
         .executableTarget(

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Redis client throughput against redis-benchmark on the same local redis-server, side by side.
-#   ./dev bench redis-client [seconds-per-case]
+#   ./dev bench redis-client [seconds-per-case] [default|nio]
 # Prints ops/s for SET, GET and EVALSHA with 50 connections, one command in flight each and 16 in flight
 # (pipelined), for both clients, and the ratio taskd/redis-benchmark. Goal: ratio ≥ 0.9 in every row.
+# The second argument picks the executor the client's callers run on: libdispatch's pool as in taskd
+# today (default), or NIO's event loops installed as the global executor (nio).
 set -euo pipefail
 cd "$ROOT"
 SECONDS_PER_CASE=${1:-5}
+EXECUTOR=${2:-default}
 swift build -c release --product RedisClientBenchmark >&2
 BIN="$(swift build -c release --show-bin-path)/RedisClientBenchmark"
 
@@ -33,7 +36,7 @@ for depth in 1 16; do
       get) ref=$(reference "$depth" GET key:__rand_int__) ;;
       evalsha) ref=$(reference "$depth" EVALSHA "$SHA" 1 key:__rand_int__ xxx) ;;
     esac
-    ours=$("$BIN" --url "redis://127.0.0.1:$PORT" --connections 50 --depth "$depth" --seconds "$SECONDS_PER_CASE" --command "$cmd")
+    ours=$("$BIN" --url "redis://127.0.0.1:$PORT" --connections 50 --depth "$depth" --seconds "$SECONDS_PER_CASE" --command "$cmd" --executor "$EXECUTOR")
     ratio=$(python3 -c "print(f'{$ours/$ref:.2f}')")
     printf '%-10s %-6s %16.0f %16.0f %7s\n' "$cmd" "$depth" "$ref" "$ours" "$ratio"
   done

@@ -2,6 +2,7 @@
 // Run through `./dev bench redis-client`, which compares it with redis-benchmark on the same server.
 import Foundation
 import NIOCore
+import NIOPosix
 import RESP
 import RedisClient
 
@@ -11,6 +12,8 @@ struct Options {
     var depth = 1
     var seconds = 5.0
     var command = "set"
+    /// `nio`: Swift concurrency's global executor runs on NIO's event loops (see below); `default`: libdispatch's pool.
+    var executor = "default"
 
     init(_ arguments: [String]) {
         var i = 1
@@ -22,6 +25,7 @@ struct Options {
             case "--depth": depth = Int(value) ?? depth
             case "--seconds": seconds = Double(value) ?? seconds
             case "--command": command = value
+            case "--executor": executor = value
             default: break
             }
             i += 2
@@ -30,6 +34,12 @@ struct Options {
 }
 
 let options = Options(CommandLine.arguments)
+// With `--executor nio` the benchmark's tasks run on the same threads as the connections, so a reply
+// resumes its caller without waking a thread of another pool: what a process that installs NIO's
+// event loops as the global executor gets (taskd does not, today).
+if options.executor == "nio", !NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor() {
+    fatalError("NIO's event loops could not become the global executor on this platform")
+}
 let configuration = try RedisConfiguration(url: options.url)
 // The same tiny script redis-benchmark runs with EVALSHA.
 let script = RedisScript(name: "bench", source: "return redis.call('SET', KEYS[1], ARGV[1])")

@@ -66,4 +66,66 @@ import Testing
             #expect(outcomes.allSatisfy { !$0 })
         }
     }
+
+    /// A connection killed while a pipeline is half answered: the pipeline fails as a whole with
+    /// `connectionClosed` although its first reply was in, and so does every request queued behind
+    /// it on the same connection; none hangs, none gets another's reply, and the connection refuses
+    /// further commands at once.
+    @Test func pipelineBrokenMidFlightFailsEveryPendingRequest() async throws {
+        let server = try await RedisServerProcess.started()
+        let configuration = try RedisConfiguration(url: server.url)
+        let connection = try await RedisConnection.connect(to: configuration.endpoints[0], configuration: configuration)
+        let observer = try await RedisConnection.connect(to: configuration.endpoints[0], configuration: configuration)
+        defer { connection.close(); observer.close() }
+        let key = TestEnvironment.uniquePrefix()
+        let id = try #require(try await connection.send(RedisCommand("CLIENT", ["ID"])).int)
+        #expect(try await connection.send(RedisCommand("INCR", [.string(key)], keys: [key])) == 1)
+
+        let outcomes = try await withThrowingTaskGroup(of: RedisClientError.Code?.self) { group in
+            // The pipeline: its INCR is answered, then BLPOP blocks it for good.
+            group.addTask {
+                do {
+                    _ = try await connection.pipeline([
+                        RedisCommand("INCR", [.string(key)], keys: [key]),
+                        RedisCommand("BLPOP", [.string(key + ":never"), "0"], keys: [key + ":never"]),
+                        RedisCommand("INCR", [.string(key)], keys: [key]),
+                    ])
+                    return nil
+                } catch let error as RedisClientError {
+                    return error.code
+                }
+            }
+            #expect(try await eventually { try await observer.send(.get(key)) == "2" })
+            // Requests behind the blocked pipeline, singles and pipelines.
+            for i in 0..<20 {
+                group.addTask {
+                    do {
+                        if i.isMultiple(of: 2) {
+                            _ = try await connection.send(.ping())
+                        } else {
+                            _ = try await connection.pipeline([.ping(), RedisCommand("INCR", [.string(key)], keys: [key])])
+                        }
+                        return nil
+                    } catch let error as RedisClientError {
+                        return error.code
+                    }
+                }
+            }
+            _ = try await observer.send(RedisCommand("CLIENT", ["KILL", "ID", .integer(id)]))
+            var codes: [RedisClientError.Code?] = []
+            for try await code in group { codes.append(code) }
+            return codes
+        }
+        #expect(outcomes.count == 21)
+        #expect(outcomes.allSatisfy { $0 == .connectionClosed })
+        // Nothing queued behind the blocked pipeline ran: its first INCR did, the rest never.
+        #expect(try await observer.send(.get(key)) == "2")
+        #expect(try await eventually { !connection.isActive })
+        await #expect {
+            _ = try await connection.send(.ping())
+        } throws: { error in
+            (error as? RedisClientError)?.code == .connectionClosed
+        }
+        await server.stop()
+    }
 }

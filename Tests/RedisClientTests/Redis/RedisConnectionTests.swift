@@ -57,6 +57,33 @@ import Testing
         }
     }
 
+    /// Megabyte values and small commands from many callers at once on one connection: large writes
+    /// stay queued in NIO while later commands are encoded into the next buffer, and every value
+    /// comes back byte for byte.
+    @Test func largeAndSmallCommandsInterleaved() async throws {
+        let prefix = TestEnvironment.uniquePrefix()
+        try await withClient(configure: { $0.poolSize = 1 }) { redis in
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for i in 0..<8 {
+                    group.addTask {
+                        let key = "\(prefix):big:\(i)"
+                        let value = ByteBuffer(bytes: (0..<(1 << 20) + i).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ i) })
+                        let replies = try await redis.pipeline([.set(key, .bytes(value)), .get(key), .del([key])])
+                        #expect(replies == [.simpleString("OK"), .bulkString(value), 1])
+                    }
+                    group.addTask {
+                        let key = "\(prefix):small:\(i)"
+                        for n in 1...50 {
+                            #expect(try await redis.send(RedisCommand("INCR", [.string(key)], keys: [key])) == .integer(Int64(n)))
+                        }
+                        _ = try await redis.send(.del([key]))
+                    }
+                }
+                try await group.waitForAll()
+            }
+        }
+    }
+
     @Test func binarySafeValues() async throws {
         let key = TestEnvironment.uniquePrefix()
         let bytes = ByteBuffer(bytes: (0...255).map { UInt8($0) })
