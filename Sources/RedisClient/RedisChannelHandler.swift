@@ -130,12 +130,19 @@ final class RedisChannelHandler: ChannelInboundHandler, RemovableChannelHandler 
         let bytes = unwrapInboundIn(data)
         do {
             try reader.feed(bytes)
+            // The oldest request stays in a local while its replies come in: a pipeline's sixteen
+            // replies then cost one look at `inFlight`, not sixteen.
+            var head: PendingReplies?
             while let value = try reader.next() {
-                guard let head = inFlight.first else {
+                if head == nil { head = inFlight.first }
+                guard let request = head else {
                     fail(RedisClientError(.protocolError, "reply without a request: \(value)"), context: context)
                     return
                 }
-                if head.take(value) { inFlight.removeFirst() }
+                if request.take(value) {
+                    inFlight.removeFirst()
+                    head = nil
+                }
             }
         } catch {
             fail(RedisClientError(.protocolError, "unreadable reply from Redis", underlying: error), context: context)
