@@ -89,6 +89,9 @@ struct TaskdCommand: AsyncParsableCommand {
 
     var maxConnections: Int? { maxConnectionsFlag ?? Self.env("TASKD_MAX_CONNECTIONS").flatMap { Int($0) } }
 
+    @Option(help: "Most requests one replica runs at once; past it the excess is answered 503 overloaded with Retry-After, and new tasks are refused from three quarters of it on (TASKD_MAX_REQUESTS_IN_FLIGHT). Health checks, /metrics and SSE streams do not count; a long-poll stops counting when it starts to wait.")
+    var maxRequestsInFlight: Int = env("TASKD_MAX_REQUESTS_IN_FLIGHT").flatMap { Int($0) } ?? RequestLimits.defaultMaxRequestsInFlight
+
     @Option(help: "Seconds a connection may wait without a complete request head, after opening or after its last response, before it is closed (TASKD_IDLE_TIMEOUT_SECONDS). Streams being answered are never idle.")
     var idleTimeoutSeconds: Int = env("TASKD_IDLE_TIMEOUT_SECONDS").flatMap { Int($0) } ?? 30
 
@@ -163,6 +166,9 @@ struct TaskdCommand: AsyncParsableCommand {
             if let ceiling = ConnectionLimits.openFileCeiling(), maxConnections > ceiling {
                 throw ValidationError("--max-connections \(maxConnections) needs an open-file limit (ulimit -n) of at least \(maxConnections + ConnectionLimits.reservedDescriptors + ConnectionLimits.refusalMargin); this process may open \(ceiling + ConnectionLimits.reservedDescriptors + ConnectionLimits.refusalMargin) files")
             }
+        }
+        guard (1...1_000_000).contains(maxRequestsInFlight) else {
+            throw ValidationError("--max-requests-in-flight must be 1–1000000, got \(maxRequestsInFlight)")
         }
         if let publicURL, RequestOrigin.checkedPublicURL(publicURL) == nil {
             throw ValidationError("TASKD_PUBLIC_URL must be an http:// or https:// URL with a host and no query, e.g. https://tasks.example.com")
@@ -239,10 +245,11 @@ struct TaskdCommand: AsyncParsableCommand {
         let hub = TaskChangeHub(store: store, logger: logger)
         let app = buildApplication(
             host: host, port: port, store: store, keys: keys, hub: hub, services: [redis, bootstrap, hub] + store.services + telemetry,
-            limits: connectionLimits, origin: requestOrigin, sessionLifetime: .seconds(sessionTTL), logger: logger, metrics: metricsExport, tracing: otelEndpoint != nil)
+            limits: connectionLimits, requestLimits: RequestLimits(maxRequestsInFlight: maxRequestsInFlight), origin: requestOrigin, sessionLifetime: .seconds(sessionTTL), logger: logger, metrics: metricsExport, tracing: otelEndpoint != nil)
         logger.info("taskd starting", metadata: [
             "http.address": "\(host):\(port)", "redis": "\(redisConfiguration.targetDescription)", "taskd.prefix": "\(prefix)",
             "taskd.shards": "\(shards)", "http.max_connections": "\(connectionLimits.maxConnections)",
+            "http.max_requests_in_flight": "\(maxRequestsInFlight)",
         ])
         try await app.runService()
     }

@@ -100,6 +100,97 @@ import Testing
         }
     }
 
+    /// Issue 17, scenario 9: past TASKD_MAX_REQUESTS_IN_FLIGHT the excess is answered at once,
+    /// `503 overloaded` with `Retry-After: 1` in its route's dialect; creates are refused first
+    /// (from three quarters of the limit), health checks never; a long-poll stops counting once it
+    /// waits. Requests are held in flight by sending their heads and only part of their bodies.
+    @Test func pastTheInFlightLimitTheExcessIsShedNewTasksFirst() async throws {
+        try await withTaskd(["TASKD_MAX_REQUESTS_IN_FLIGHT": "4"]) { taskd in
+            func request(_ method: String, _ path: String, body: String? = nil) async throws -> String {
+                let connection = try await RawConnection.open(port: taskd.port)
+                var head = "\(method) \(path) HTTP/1.1\r\nHost: t\r\nAuthorization: \(Self.basic)\r\nConnection: close\r\n"
+                if let body { head += "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n" }
+                try connection.send(head + "\r\n" + (body ?? ""))
+                return try await connection.readUntilClosed(timeout: .seconds(20)).text
+            }
+            let create = #"{"commandType":"limits-test"}"#
+            /// A request that stays in flight until `finish`: its body is one byte short.
+            func hold(_ path: String, body: String) async throws -> RawConnection {
+                let connection = try await RawConnection.open(port: taskd.port)
+                try connection.send("POST \(path) HTTP/1.1\r\nHost: t\r\nAuthorization: \(Self.basic)\r\nConnection: close\r\n"
+                    + "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n" + body.dropLast())
+                return connection
+            }
+            var held: [(RawConnection, String)] = []
+            for _ in 0..<3 { held.append((try await hold("/v1/tasks", body: create), create)) }
+            // Three in flight: the fourth create is refused (three quarters of 4), a read is not.
+            var refusal = ""
+            /// Waits until `/metrics` (never refused) shows `count` requests in flight: a held request's
+            /// head may reach its route after a later connection's.
+            func waitInFlight(_ count: Int) async throws {
+                var scrape = ""
+                let reached = try await eventually(timeout: .seconds(20)) {
+                    scrape = try await request("GET", "/metrics")
+                    let line = scrape.split(whereSeparator: \.isNewline).first { $0.hasPrefix("taskd_http_requests_in_flight ") }
+                    return line.flatMap { Double($0.dropFirst("taskd_http_requests_in_flight ".count)) } == Double(count)
+                }
+                #expect(reached, "not \(count) in flight: \(scrape.split(separator: "\n").filter { $0.hasPrefix("taskd_http_requests_in_flight") })")
+            }
+            try await waitInFlight(3)
+            refusal = try await request("POST", "/v1/tasks", body: create)
+            let shedCreate = refusal.hasPrefix("HTTP/1.1 503")
+            #expect(shedCreate, "a create with 3 of 4 requests in flight: \(refusal.prefix(300))")
+            #expect(refusal.lowercased().contains("retry-after: 1"), "\(refusal.prefix(300))")
+            #expect(refusal.contains(#""overloaded""#), "\(refusal.prefix(400))")
+            let read = try await request("GET", "/v1/tasks")
+            #expect(read.hasPrefix("HTTP/1.1 200"), "a read with 3 of 4 in flight: \(read.prefix(300))")
+            // Four in flight: every counted request is refused, in its own dialect; health is not.
+            let heartbeat = #"{"leaseToken":"not-a-lease"}"#
+            held.append((try await hold("/v1/tasks/\(UUID().uuidString.lowercased())/heartbeat", body: heartbeat), heartbeat))
+            try await waitInFlight(4)
+            let shedRead = try await request("GET", "/v1/tasks")
+            let full = shedRead.hasPrefix("HTTP/1.1 503")
+            #expect(full, "a read with 4 of 4 in flight: \(shedRead.prefix(300))")
+            #expect(shedRead.contains(#""overloaded""#) && shedRead.lowercased().contains("retry-after: 1"), "\(shedRead.prefix(400))")
+            let software = try await request("GET", "/v1/actions")
+            #expect(software.hasPrefix("HTTP/1.1 503") && software.contains(#""error_code":"overloaded""#),
+                    "Redis Software's error shape: \(software.prefix(400))")
+            #expect(try await request("GET", "/health/live").hasPrefix("HTTP/1.1 200"))
+            #expect(try await request("GET", "/health/ready").hasPrefix("HTTP/1.1 200"))
+            // The held requests are served when their bodies complete, and the count goes back down.
+            for (connection, body) in held {
+                try connection.send(String(body.last!))
+                let answer = try await connection.readUntilClosed(timeout: .seconds(20)).text
+                #expect(!answer.hasPrefix("HTTP/1.1 503"), "a held request was answered: \(answer.prefix(300))")
+            }
+            held.removeAll()
+            try await waitInFlight(0)
+            // Long-polls that wait do not count: four of them leave room for a read.
+            var polls: [RawConnection] = []
+            for _ in 0..<4 {
+                let poll = try await RawConnection.open(port: taskd.port)
+                let claim = #"{"workerId":"limits","commandTypes":["limits-nothing"],"waitSeconds":15}"#
+                try poll.send("POST /v1/workers/claim HTTP/1.1\r\nHost: t\r\nAuthorization: \(Self.basic)\r\nConnection: close\r\n"
+                    + "Content-Type: application/json\r\nContent-Length: \(claim.utf8.count)\r\n\r\n" + claim)
+                polls.append(poll)
+            }
+            try await Task.sleep(for: .seconds(1))
+            var afterPolls = ""
+            let served = try await eventually(timeout: .seconds(10)) {
+                afterPolls = try await request("GET", "/v1/tasks")
+                return afterPolls.hasPrefix("HTTP/1.1 200")
+            }
+            #expect(served, "a read beside four waiting claims: \(afterPolls.prefix(300))")
+            for poll in polls { #expect(try !poll.drainIsClosed() && poll.received.isEmpty, "a claim long-poll ended early: \(poll.received.prefix(200))") }
+            polls.removeAll()
+            let metrics = try await request("GET", "/metrics")
+            #expect(metrics.contains(#"taskd_http_requests_shed_total{class="new_work"}"#), "\(metrics.prefix(200))")
+            let shed = metrics.split(whereSeparator: \.isNewline).filter { $0.hasPrefix("taskd_http_requests_shed_total{") }
+            print("in-flight limit: \(shed.joined(separator: "; "))")
+            #expect(shed.allSatisfy { !$0.hasSuffix(" 0") }, "both classes were shed: \(shed)")
+        }
+    }
+
     /// The reported case: more connections than the process has file descriptors. taskd holds what
     /// its limit allows, does not spin, and serves a real client once the flood idles out.
     @Test func aFloodPastTheOpenFileLimitDoesNotSpinAndRecovers() async throws {
