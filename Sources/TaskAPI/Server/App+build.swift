@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
+import NIOPosix
 import ServiceLifecycle
 import TaskEngine
 import TaskEvents
@@ -38,6 +39,14 @@ public func buildRouter(
     throttleLimits: AuthThrottleLimits = AuthThrottleLimits(), sessionLifetime: Duration = .seconds(28_800),
     requestLimits: RequestLimits = RequestLimits(), logger: Logger, metrics: MetricsExport? = nil, tracing: Bool = false
 ) -> Router<AppRequestContext> {
+    buildRouter(store: store, keys: keys, hub: hub, origin: origin, throttleLimits: throttleLimits, sessionLifetime: sessionLifetime,
+                admission: AdmissionControl(limits: requestLimits), logger: logger, metrics: metrics, tracing: tracing)
+}
+
+func buildRouter(
+    store: TaskStore, keys: APIKeyStore, hub: TaskChangeHub, origin: RequestOrigin, throttleLimits: AuthThrottleLimits,
+    sessionLifetime: Duration, admission: AdmissionControl, logger: Logger, metrics: MetricsExport?, tracing: Bool
+) -> Router<AppRequestContext> {
     let services = APIServices(store: store, keys: keys, authenticator: Authenticator(keys: keys, store: store, throttleLimits: throttleLimits),
                                origin: origin, sessionLifetime: sessionLifetime, logger: logger)
     let endpoints = allEndpoints(services, hub: hub, metrics: metrics)
@@ -59,10 +68,10 @@ public func buildRouter(
         UnroutedRequestMiddleware(endpoints: endpoints)
     }
     let audit = AuditTrail(log: store.audit)
-    let admission = AdmissionControl(limits: requestLimits)
-    metrics?.reportRequestsInFlight { admission.current }
+    admission.register(endpoints)
+    metrics?.reportRequestsInFlight { (admission.current, admission.limit) }
     for endpoint in endpoints {
-        let admissionClass = AdmissionClass.of(endpoint.method, endpoint.path)
+        let admissionClass = AdmissionClass.of(endpoint)
         router.on(RouterPath(endpoint.path), method: endpoint.method) { request, context in
             // First, before credentials cost a Redis call: past the limit the answer is all the work.
             guard let ticket = admission.admit(admissionClass) else {
@@ -129,15 +138,18 @@ public func buildApplication(
     metrics: MetricsExport? = nil, tracing: Bool = false
 ) -> some ApplicationProtocol {
     let count = ConnectionCount()
+    let eventLoops = MultiThreadedEventLoopGroup.singleton
+    let admission = AdmissionControl(limits: requestLimits, eventLoops: eventLoops)
     return Application(
-        router: buildRouter(store: store, keys: keys, hub: hub, origin: origin, sessionLifetime: sessionLifetime,
-                            requestLimits: requestLimits, logger: logger, metrics: metrics, tracing: tracing),
+        router: buildRouter(store: store, keys: keys, hub: hub, origin: origin, throttleLimits: AuthThrottleLimits(),
+                            sessionLifetime: sessionLifetime, admission: admission, logger: logger, metrics: metrics, tracing: tracing),
         server: .http1(configuration: .init(
-            additionalChannelHandlers: [ConnectionGuard(count: count, limits: limits)],
+            additionalChannelHandlers: [ConnectionGuard(count: count, limits: limits, admission: admission)],
             idleTimeout: .nanoseconds(limits.idleTimeout.nanoseconds))),
         configuration: .init(
             address: .hostname(host, port: port), serverName: "taskd",
             availableConnectionsDelegate: .maximum(limits.maxConnections + ConnectionLimits.refusalMargin, logger: logger)),
         services: services,
+        eventLoopGroupProvider: .shared(eventLoops),
         logger: logger)
 }
