@@ -59,7 +59,7 @@ def run_load(topology, tier, faults, name, settle=60.0, load_until_faults_end=Fa
     thread (`done` is set when the load ends); then every acknowledged task must end within `settle`
     s of the faults' end. `load_until_faults_end`: the clients create until `faults` returns instead."""
     history = History()
-    watchers = [Watcher(f"watcher{n}", topology.url, topology.admin) for n in range(tier["watchers"])]
+    watchers = [Watcher(f"watcher{n}", topology.url, topology.admin, topology.directory) for n in range(tier["watchers"])]
     for watcher in watchers:
         watcher.start()
     time.sleep(0.5)

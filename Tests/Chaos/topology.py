@@ -144,7 +144,9 @@ class Topology:
         self.replicas = []
         for n, port in enumerate(self.replica_ports, start=1):
             env = dict(base, TASKD_REDIS_URL=redis_url, TASKD_HOST="127.0.0.1", TASKD_PORT=str(port), TASKD_PREFIX=prefix,
-                       TASKD_ADMIN_KEY=self.admin[0], TASKD_ADMIN_SECRET=self.admin[1], TASKD_LOG_LEVEL="info",
+                       TASKD_ADMIN_KEY=self.admin[0], TASKD_ADMIN_SECRET=self.admin[1],
+                       # CHAOS_TASKD_LOG_LEVEL=debug shows, e.g., which service a slow shutdown waits for.
+                       TASKD_LOG_LEVEL=os.environ.get("CHAOS_TASKD_LOG_LEVEL", "info"),
                        TASKD_PUBLIC_URL=f"http://127.0.0.1:{self.http_port}", TASKD_TRUSTED_PROXIES="127.0.0.1",
                        **(taskd_settings or {}))
             self.replicas.append(Process(f"taskd{n}", [os.path.join(bin_dir, "taskd")], env,
