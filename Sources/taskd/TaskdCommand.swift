@@ -99,6 +99,9 @@ struct TaskdCommand: AsyncParsableCommand {
         RequestLimits(maxRequestsInFlight: maxRequestsInFlight, lagTarget: overloadLagMs > 0 ? .milliseconds(overloadLagMs) : nil)
     }
 
+    @Option(help: "Seconds SIGTERM waits for in-flight requests and streams to end before it cancels what is left (TASKD_SHUTDOWN_GRACE_SECONDS).")
+    var shutdownGraceSeconds: Int = env("TASKD_SHUTDOWN_GRACE_SECONDS").flatMap { Int($0) } ?? 7
+
     @Option(help: "Seconds a connection may wait without a complete request head, after opening or after its last response, before it is closed (TASKD_IDLE_TIMEOUT_SECONDS). Streams being answered are never idle.")
     var idleTimeoutSeconds: Int = env("TASKD_IDLE_TIMEOUT_SECONDS").flatMap { Int($0) } ?? 30
 
@@ -176,6 +179,9 @@ struct TaskdCommand: AsyncParsableCommand {
         }
         guard (1...1_000_000).contains(maxRequestsInFlight) else {
             throw ValidationError("--max-requests-in-flight must be 1–1000000, got \(maxRequestsInFlight)")
+        }
+        guard (1...3600).contains(shutdownGraceSeconds) else {
+            throw ValidationError("--shutdown-grace-seconds must be 1–3600, got \(shutdownGraceSeconds)")
         }
         guard (0...10_000).contains(overloadLagMs) else {
             throw ValidationError("--overload-lag-ms must be 0 (a fixed limit) or up to 10000, got \(overloadLagMs)")
@@ -261,6 +267,12 @@ struct TaskdCommand: AsyncParsableCommand {
             "taskd.shards": "\(shards)", "http.max_connections": "\(connectionLimits.maxConnections)",
             "http.max_requests_in_flight": "\(maxRequestsInFlight)",
         ])
-        try await app.runService()
+        // SIGTERM: streams end and long-polls answer at once, in-flight requests finish; past the
+        // grace period what is still open (a slow client's stream blocked in a write, which nothing
+        // else ends) is cancelled, so taskd is gone well within a pod's 30 s and the 10 s the fault
+        // suite allows (a replica was seen waiting 20 s for a watcher 30 s behind).
+        var group = ServiceGroupConfiguration(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        group.maximumGracefulShutdownDuration = .seconds(shutdownGraceSeconds)
+        try await ServiceGroup(configuration: group).run()
     }
 }
