@@ -12,6 +12,9 @@ public struct AllTasksEvent: Sendable {
 
 public enum AllTasksFeedItem: Sendable {
     case events([AllTasksEvent])
+    /// Entries the feed had not read yet were trimmed from a shard's stream (its MAXLEN) before it
+    /// got to them: watchers must hear of the gap and re-read what they follow.
+    case trimmed
     case keepAlive
 }
 
@@ -75,8 +78,12 @@ final class AllTasksFeed: Sendable {
             var pageWasFull = false
             if let known {
                 do {
-                    let read = try await store.shardEvents(after: known, count: Self.pageSize)
+                    // With the trim check (one XINFO per shard in the same round trip): a feed that
+                    // falls a stream's MAXLEN behind (a starved replica in the full fault suite fell
+                    // 30 s behind) would otherwise read on from the oldest entry left, silently.
+                    let read = try await store.shardEvents(after: known, count: Self.pageSize, checkTrimmed: true)
                     pageWasFull = read.events.count >= Self.pageSize
+                    if read.trimmed { broadcast(.trimmed) }
                     if !read.events.isEmpty {
                         try await deliver(read.events)
                         quietSince = ContinuousClock.now

@@ -26,6 +26,11 @@ public final class FeedSubscription<Item: Sendable>: Sendable {
     /// Why the stream ended early, if it did.
     public var endReason: String? { reason.withLock { $0.why } }
 
+    /// Whether it has ended: a watcher stops writing what is still buffered then (its client
+    /// resumes with Last-Event-ID and reads it from Redis), so a slow client cannot hold a
+    /// shutting-down replica while a thousand buffered items drain to it.
+    public var isEnded: Bool { reason.withLock { $0.ended } }
+
     /// Delivers `item`; false (and the stream ended) when the watcher is too far behind.
     func deliver(_ item: Item) -> Bool {
         if case .dropped = continuation.yield(item) {

@@ -89,6 +89,19 @@ struct TaskdCommand: AsyncParsableCommand {
 
     var maxConnections: Int? { maxConnectionsFlag ?? Self.env("TASKD_MAX_CONNECTIONS").flatMap { Int($0) } }
 
+    @Option(help: "Most requests one replica runs at once (the limit in force adapts below it, see --overload-lag-ms); past the limit the excess is answered 503 overloaded with Retry-After, and new tasks are refused from three quarters of it on (TASKD_MAX_REQUESTS_IN_FLIGHT). Health checks, /metrics and SSE streams do not count; a long-poll stops counting when it starts to wait.")
+    var maxRequestsInFlight: Int = env("TASKD_MAX_REQUESTS_IN_FLIGHT").flatMap { Int($0) } ?? RequestLimits.defaultMaxRequestsInFlight
+
+    @Option(help: "Milliseconds ready work may wait for a thread before taskd counts itself overloaded: while the lag stays above it the in-flight limit shrinks (to 4 at least), and it grows back when requests are refused while the lag is low (TASKD_OVERLOAD_LAG_MS). 0: the limit stays at --max-requests-in-flight.")
+    var overloadLagMs: Int = env("TASKD_OVERLOAD_LAG_MS").flatMap { Int($0) } ?? 50
+
+    var requestLimits: RequestLimits {
+        RequestLimits(maxRequestsInFlight: maxRequestsInFlight, lagTarget: overloadLagMs > 0 ? .milliseconds(overloadLagMs) : nil)
+    }
+
+    @Option(help: "Seconds SIGTERM waits for in-flight requests and streams to end before it cancels what is left (TASKD_SHUTDOWN_GRACE_SECONDS).")
+    var shutdownGraceSeconds: Int = env("TASKD_SHUTDOWN_GRACE_SECONDS").flatMap { Int($0) } ?? 7
+
     @Option(help: "Seconds a connection may wait without a complete request head, after opening or after its last response, before it is closed (TASKD_IDLE_TIMEOUT_SECONDS). Streams being answered are never idle.")
     var idleTimeoutSeconds: Int = env("TASKD_IDLE_TIMEOUT_SECONDS").flatMap { Int($0) } ?? 30
 
@@ -163,6 +176,15 @@ struct TaskdCommand: AsyncParsableCommand {
             if let ceiling = ConnectionLimits.openFileCeiling(), maxConnections > ceiling {
                 throw ValidationError("--max-connections \(maxConnections) needs an open-file limit (ulimit -n) of at least \(maxConnections + ConnectionLimits.reservedDescriptors + ConnectionLimits.refusalMargin); this process may open \(ceiling + ConnectionLimits.reservedDescriptors + ConnectionLimits.refusalMargin) files")
             }
+        }
+        guard (1...1_000_000).contains(maxRequestsInFlight) else {
+            throw ValidationError("--max-requests-in-flight must be 1–1000000, got \(maxRequestsInFlight)")
+        }
+        guard (1...3600).contains(shutdownGraceSeconds) else {
+            throw ValidationError("--shutdown-grace-seconds must be 1–3600, got \(shutdownGraceSeconds)")
+        }
+        guard (0...10_000).contains(overloadLagMs) else {
+            throw ValidationError("--overload-lag-ms must be 0 (a fixed limit) or up to 10000, got \(overloadLagMs)")
         }
         if let publicURL, RequestOrigin.checkedPublicURL(publicURL) == nil {
             throw ValidationError("TASKD_PUBLIC_URL must be an http:// or https:// URL with a host and no query, e.g. https://tasks.example.com")
@@ -239,11 +261,18 @@ struct TaskdCommand: AsyncParsableCommand {
         let hub = TaskChangeHub(store: store, logger: logger)
         let app = buildApplication(
             host: host, port: port, store: store, keys: keys, hub: hub, services: [redis, bootstrap, hub] + store.services + telemetry,
-            limits: connectionLimits, origin: requestOrigin, sessionLifetime: .seconds(sessionTTL), logger: logger, metrics: metricsExport, tracing: otelEndpoint != nil)
+            limits: connectionLimits, requestLimits: requestLimits, origin: requestOrigin, sessionLifetime: .seconds(sessionTTL), logger: logger, metrics: metricsExport, tracing: otelEndpoint != nil)
         logger.info("taskd starting", metadata: [
             "http.address": "\(host):\(port)", "redis": "\(redisConfiguration.targetDescription)", "taskd.prefix": "\(prefix)",
             "taskd.shards": "\(shards)", "http.max_connections": "\(connectionLimits.maxConnections)",
+            "http.max_requests_in_flight": "\(maxRequestsInFlight)",
         ])
-        try await app.runService()
+        // SIGTERM: streams end and long-polls answer at once, in-flight requests finish; past the
+        // grace period what is still open (a slow client's stream blocked in a write, which nothing
+        // else ends) is cancelled, so taskd is gone well within a pod's 30 s and the 10 s the fault
+        // suite allows (a replica was seen waiting 20 s for a watcher 30 s behind).
+        var group = ServiceGroupConfiguration(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        group.maximumGracefulShutdownDuration = .seconds(shutdownGraceSeconds)
+        try await ServiceGroup(configuration: group).run()
     }
 }

@@ -19,6 +19,9 @@
                  detected and named by /health/ready, feeds fall back to polling, nothing missed
   out-of-memory  maxmemory reached under load (noeviction): 503/507 with Retry-After, never a 500,
                  accepting again within 5 s of memory freed; an eviction policy is named by /health/ready
+  overload       twice the measured maximum offered for 30 s (20 in the CI tier), open loop: the excess
+                 answered 503/429 with Retry-After, no other 5xx, no transport error, latency back to
+                 its baseline within 30 s of the end, no acknowledged create lost
   redis-outage   Redis stopped for 5 s under load (AOF, appendfsync always): only 503s with
                  Retry-After, /health/ready 503 within 1 s, ready within 2 s of Redis returning, no
                  acknowledged write lost; a replica started while Redis is down becomes ready by itself
@@ -37,13 +40,14 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from checker import check, task_keys, FINISHED  # noqa: E402
+from checker import check, percentile, task_keys, FINISHED  # noqa: E402
 from load import Client, History, Watcher, drive  # noqa: E402
 from topology import ROOT, Topology, http_get, http_status, wait_until  # noqa: E402
+from overload import overload  # noqa: E402
 
 STATE = os.path.join(ROOT, ".dev", "chaos")
-TIERS = {"ci": {"tasks": 300, "clients": 4, "watchers": 2, "crash_interval": 3.0, "soak_seconds": 120},
-         "full": {"tasks": 2000, "clients": 8, "watchers": 3, "crash_interval": 10.0, "soak_seconds": 300}}
+TIERS = {"ci": {"tasks": 300, "clients": 4, "watchers": 2, "crash_interval": 3.0, "soak_seconds": 120, "overload_seconds": 20},
+         "full": {"tasks": 2000, "clients": 8, "watchers": 3, "crash_interval": 10.0, "soak_seconds": 300, "overload_seconds": 30}}
 
 
 def log(message):
@@ -55,7 +59,7 @@ def run_load(topology, tier, faults, name, settle=60.0, load_until_faults_end=Fa
     thread (`done` is set when the load ends); then every acknowledged task must end within `settle`
     s of the faults' end. `load_until_faults_end`: the clients create until `faults` returns instead."""
     history = History()
-    watchers = [Watcher(f"watcher{n}", topology.url, topology.admin) for n in range(tier["watchers"])]
+    watchers = [Watcher(f"watcher{n}", topology.url, topology.admin, topology.directory) for n in range(tier["watchers"])]
     for watcher in watchers:
         watcher.start()
     time.sleep(0.5)
@@ -371,11 +375,6 @@ def out_of_memory(topology, tier):
     return verdict
 
 
-def percentile(values, share):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else None
-
-
 def soak(topology, tier):
     """Half the measured maximum for `soak_seconds`: taskd's RSS and Redis's used_memory flat (±10%
     from minute 1 to the end), the last minute's p99 ≤ 1.2× the first's, the bounded-state rules
@@ -559,10 +558,10 @@ SCENARIOS = {"replica-kill": (replica_kill, "everysec"), "replica-sigterm": (rep
              "redis-crash-always": (lambda t, tier: redis_crashes(t, tier, "always"), "always"),
              "redis-crash-everysec": (lambda t, tier: redis_crashes(t, tier, "everysec"), "everysec"),
              "out-of-memory": (out_of_memory, "everysec"), "notifications-off": (notifications_off, "everysec"),
-             "soak": (soak, "everysec")}
+             "soak": (soak, "everysec"), "overload": (overload, "everysec")}
 # The CI tier leaves out what only says something at full size or costs the most.
 CI_SCENARIOS = ["replica-kill", "replica-sigterm", "worker-faults", "redis-outage", "script-flush", "redis-crash-always",
-                "out-of-memory", "notifications-off"]
+                "out-of-memory", "notifications-off", "overload"]
 
 
 def main():

@@ -240,6 +240,12 @@ def check(name, history, watchers, redis, prefix, expect_terminal=True):
     return verdict
 
 
+def percentile(values, share):
+    """The value below which `share` of `values` lie (None for none)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else None
+
+
 def later(a, b):
     """SSE ids: a stream id `ms-seq`, or one position per shard joined by `,` (each compared)."""
     pa, pb = a.split(","), b.split(",")

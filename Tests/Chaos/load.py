@@ -4,7 +4,12 @@ frame is kept. The checker judges a scenario from these and from Redis alone."""
 import base64
 import http.client
 import json
+import os
 import random
+import signal
+import subprocess
+import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -123,80 +128,130 @@ def drive(client, stop, created, cancel_share=0.1, pause=0.02, limit=None):
         stop.wait(pause)
 
 
-class Watcher(threading.Thread):
+class Watcher:
     """GET /v1/events through HAProxy, for as long as the scenario runs; a dropped stream is resumed
-    with Last-Event-ID (on whichever replica HAProxy picks). Keeps every frame."""
+    with Last-Event-ID (on whichever replica HAProxy picks). Keeps every frame.
 
-    def __init__(self, name, url, admin):
-        super().__init__(daemon=True, name=name)
-        host_port = url.removeprefix("http://")
-        self.host, _, port = host_port.partition(":")
-        self.port = int(port)
-        self.authorization = "Basic " + base64.b64encode(f"{admin[0]}:{admin[1]}".encode()).decode()
-        self.frames = []        # (event, id, data dict or None, wall-clock time received)
-        self.reconnects = 0
-        self.stopping = threading.Event()
-        self.last_id = None
-        self.connection = None
+    Each watcher is a process of its own (`python3 load.py watch …`) that writes every frame as a
+    line to its file, unparsed: in one process with the clients, three watchers parsing JSON
+    fell 20–50 s behind the full tier's event stream (the GIL), and a watcher stopped while behind
+    looks like one that missed events. The scenario's side reads the file on demand."""
+
+    def __init__(self, name, url, admin, directory=None):
+        self.name, self.url, self.admin = name, url, admin
+        self.path = os.path.join(directory or tempfile.mkdtemp(prefix="chaos-watcher-"), f"{name}.frames")
+        self.process = None
+        self._frames, self._reconnects, self._offset = [], 0, 0
+
+    def start(self):
+        open(self.path, "w").close()
+        environment = dict(os.environ, CHAOS_WATCH_URL=self.url, CHAOS_WATCH_KEY=self.admin[0],
+                           CHAOS_WATCH_SECRET=self.admin[1], CHAOS_WATCH_FILE=self.path)
+        self.process = subprocess.Popen([sys.executable, os.path.abspath(__file__), "watch"], env=environment,
+                                        stdin=subprocess.DEVNULL)
+
+    def stop(self):
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+        self._read()
+
+    def _read(self):
+        """The lines written since the last read: frames (event, id, data dict or None, received)."""
+        with open(self.path, "rb") as f:
+            f.seek(self._offset)
+            chunk = f.read()
+        complete = chunk.rfind(b"\n") + 1
+        self._offset += complete
+        for line in chunk[:complete].splitlines():
+            entry = json.loads(line)
+            if "reconnect" in entry:
+                self._reconnects += 1
+                continue
+            try:
+                document = json.loads(entry["data"]) if entry["data"] else None
+            except ValueError:
+                document = None
+            self._frames.append((entry["event"], entry["id"], document, entry["received"]))
+
+    @property
+    def frames(self):
+        self._read()
+        return self._frames
+
+    @property
+    def reconnects(self):
+        self._read()
+        return self._reconnects
 
     def dump(self, path):
         with open(path, "w") as f:
             for event, event_id, data, received in self.frames:
                 f.write(json.dumps({"event": event, "id": event_id, "data": data, "received": received}, sort_keys=True) + "\n")
 
-    def stop(self):
-        self.stopping.set()
-        connection = self.connection
-        if connection is not None and connection.sock is not None:
-            try:
-                connection.sock.shutdown(2)
-            except OSError:
-                pass
 
-    def run(self):
-        while not self.stopping.is_set():
-            try:
-                self.stream()
-            except (OSError, http.client.HTTPException, ValueError):
-                pass
-            if self.stopping.is_set():
-                return
-            self.reconnects += 1
-            time.sleep(0.2)
+def watch_forever():
+    """The watcher process: streams GET /v1/events into CHAOS_WATCH_FILE until SIGTERM."""
+    url = os.environ["CHAOS_WATCH_URL"].removeprefix("http://")
+    host, _, port = url.partition(":")
+    authorization = "Basic " + base64.b64encode(f"{os.environ['CHAOS_WATCH_KEY']}:{os.environ['CHAOS_WATCH_SECRET']}".encode()).decode()
+    out = open(os.environ["CHAOS_WATCH_FILE"], "a", buffering=1)  # a line a frame: the scenario reads along
+    stopping = threading.Event()
 
-    def stream(self):
-        self.connection = http.client.HTTPConnection(self.host, self.port, timeout=60)
-        headers = {"Authorization": self.authorization, "Accept": "text/event-stream"}
-        if self.last_id:
-            headers["Last-Event-ID"] = self.last_id
-        self.connection.request("GET", "/v1/events", headers=headers)
-        response = self.connection.getresponse()
-        if response.status != 200:
-            response.read()
-            return
-        event, event_id, data = None, None, []
-        while not self.stopping.is_set():
-            # The response's own readline: the body is chunked, and the raw socket's lines would
-            # hold chunk sizes and split SSE lines at chunk boundaries.
-            raw = response.readline()
-            if not raw:
-                return
-            line = raw.decode("utf-8", "replace").rstrip("\r\n")
-            if line == "":
-                if event is not None or data:
-                    try:
-                        document = json.loads("\n".join(data)) if data else None
-                    except ValueError:
-                        document = None
-                    self.frames.append((event, event_id, document, time.time()))
-                    if event_id:
-                        self.last_id = event_id
-                event, event_id, data = None, None, []
-            elif line.startswith(":"):
-                continue
-            elif line.startswith("event:"):
-                event = line[6:].strip()
-            elif line.startswith("id:"):
-                event_id = line[3:].strip()
-            elif line.startswith("data:"):
-                data.append(line[5:].lstrip())
+    def on_term(*_):
+        stopping.set()
+        out.flush()
+        os._exit(0)
+
+    signal.signal(signal.SIGTERM, on_term)
+    last_id = None
+    while not stopping.is_set():
+        try:
+            last_id = stream_once(host, int(port), authorization, last_id, out)
+        except (OSError, http.client.HTTPException, ValueError):
+            pass
+        out.write(json.dumps({"reconnect": True}) + "\n")
+        time.sleep(0.2)
+
+
+def stream_once(host, port, authorization, last_id, out):
+    """One connection's frames, written as they complete; the last id seen."""
+    connection = http.client.HTTPConnection(host, port, timeout=60)
+    headers = {"Authorization": authorization, "Accept": "text/event-stream"}
+    if last_id:
+        headers["Last-Event-ID"] = last_id
+    connection.request("GET", "/v1/events", headers=headers)
+    response = connection.getresponse()
+    if response.status != 200:
+        response.read()
+        return last_id
+    event, event_id, data = None, None, []
+    while True:
+        # The response's own readline: the body is chunked, and the raw socket's lines would
+        # hold chunk sizes and split SSE lines at chunk boundaries.
+        raw = response.readline()
+        if not raw:
+            return last_id
+        line = raw.decode("utf-8", "replace").rstrip("\r\n")
+        if line == "":
+            if event is not None or data:
+                out.write(json.dumps({"event": event, "id": event_id, "data": "\n".join(data), "received": time.time()}) + "\n")
+                if event_id:
+                    last_id = event_id
+            event, event_id, data = None, None, []
+        elif line.startswith(":"):
+            continue
+        elif line.startswith("event:"):
+            event = line[6:].strip()
+        elif line.startswith("id:"):
+            event_id = line[3:].strip()
+        elif line.startswith("data:"):
+            data.append(line[5:].lstrip())
+
+
+if __name__ == "__main__" and sys.argv[1:] == ["watch"]:
+    watch_forever()

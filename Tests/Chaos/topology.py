@@ -16,9 +16,22 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return free_ports(1)[0]
+
+
+def free_ports(count):
+    """`count` distinct free loopback ports: each socket stays bound until all are chosen (one at a
+    time, the kernel may hand out a port just released again)."""
+    sockets = []
+    try:
+        for _ in range(count):
+            s = socket.socket()
+            s.bind(("127.0.0.1", 0))
+            sockets.append(s)
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
 
 
 def wait_until(predicate, timeout, interval=0.05):
@@ -118,10 +131,7 @@ class Topology:
             os.makedirs(os.environ["TASKD_TEST_SECRETS_DIR"], exist_ok=True)
             with open(os.path.join(os.environ["TASKD_TEST_SECRETS_DIR"], "secrets-chaos.txt"), "a") as f:
                 f.write(self.admin[1] + "\n")
-        self.redis_port = free_port()
-        self.http_port = free_port()
-        self.stats_port = free_port()
-        self.replica_ports = [free_port() for _ in range(self.REPLICAS)]
+        self.redis_port, self.http_port, self.stats_port, *self.replica_ports = free_ports(3 + self.REPLICAS)
         base = {k: v for k, v in os.environ.items() if not k.startswith("TASKD_")}
         self.redis = Process("redis", [
             "redis-server", "--bind", "127.0.0.1", "--port", str(self.redis_port), "--dir", os.path.join(directory, "redis"),
@@ -134,7 +144,9 @@ class Topology:
         self.replicas = []
         for n, port in enumerate(self.replica_ports, start=1):
             env = dict(base, TASKD_REDIS_URL=redis_url, TASKD_HOST="127.0.0.1", TASKD_PORT=str(port), TASKD_PREFIX=prefix,
-                       TASKD_ADMIN_KEY=self.admin[0], TASKD_ADMIN_SECRET=self.admin[1], TASKD_LOG_LEVEL="info",
+                       TASKD_ADMIN_KEY=self.admin[0], TASKD_ADMIN_SECRET=self.admin[1],
+                       # CHAOS_TASKD_LOG_LEVEL=debug shows, e.g., which service a slow shutdown waits for.
+                       TASKD_LOG_LEVEL=os.environ.get("CHAOS_TASKD_LOG_LEVEL", "info"),
                        TASKD_PUBLIC_URL=f"http://127.0.0.1:{self.http_port}", TASKD_TRUSTED_PROXIES="127.0.0.1",
                        **(taskd_settings or {}))
             self.replicas.append(Process(f"taskd{n}", [os.path.join(bin_dir, "taskd")], env,
@@ -177,7 +189,9 @@ class Topology:
         for index in range(self.REPLICAS):
             self.wait_ready(index)
         self.haproxy.start()
-        if not wait_until(lambda: http_status(self.http_port, "/health/ready") == 200, 20):
+        # HAProxy itself must answer: if another process took its port meanwhile, it exits.
+        if not wait_until(lambda: self.haproxy.running() and http_status(self.http_port, "/health/ready") == 200, 20) \
+                or not self.haproxy.running():
             raise RuntimeError(f"HAProxy does not answer; see {self.haproxy.log_path}")
         self.worker.start()
 

@@ -81,6 +81,9 @@ EOF
   local sep=""
   for port in "${SENTINEL_PORTS[@]}"; do SENTINEL_URL+="${sep}127.0.0.1:$port"; sep=","; done
   SENTINEL_URL+="/$SENTINEL_SERVICE"
+  # Sentinels read each server's INFO every 10 s; the failover test restores a restarted replica's
+  # priority and waits until every sentinel has seen it: once a second keeps that wait short.
+  for port in "${SENTINEL_PORTS[@]}"; do redis-cli -p "$port" sentinel debug info-period 1000 >/dev/null; done
   sentinel_wait_ready 30 || { echo "the sentinels did not settle; see $dir/*/sentinel.log" >&2; return 1; }
 }
 

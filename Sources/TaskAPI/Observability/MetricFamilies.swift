@@ -29,6 +29,11 @@ enum MetricFamilies {
     static let all: [String: Family] = [
         // HTTP (HTTPMetricsMiddleware)
         "taskd_http_requests_total": Family(help: "HTTP requests answered, by route template, method, status class and dialect."),
+        "taskd_http_requests_shed_total": Family(
+            help: "Requests answered 503 overloaded at once, past TASKD_MAX_REQUESTS_IN_FLIGHT, by class: new_work (creates), regular."),
+        "taskd_http_requests_in_flight": Family(help: "Requests running on this replica now, of TASKD_MAX_REQUESTS_IN_FLIGHT (exempt routes and waiting long-polls not counted)."),
+        "taskd_http_requests_in_flight_limit": Family(
+            help: "The in-flight limit now: TASKD_MAX_REQUESTS_IN_FLIGHT, less while ready work waits for a thread longer than TASKD_OVERLOAD_LAG_MS."),
         "taskd_http_request_duration_seconds": Family(
             help: "Time from request to response head, by route template, method and dialect.", buckets: requestDurationBuckets),
         // Transitions (TaskEngine's EngineMetrics): what this process's calls did.

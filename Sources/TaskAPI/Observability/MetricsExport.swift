@@ -13,6 +13,9 @@ public final class MetricsExport: Sendable {
     /// How long the figures read from Redis are reused: scrapes within it cost no Redis call.
     public let redisReadLifetime: Duration
     private let started = ContinuousClock.now
+    /// How many requests are in flight now and the limit now (``AdmissionControl``), read at scrape
+    /// time: no cost per request.
+    private let requestsInFlight = Mutex<(@Sendable () -> (inFlight: Int, limit: Int))?>(nil)
     private let redisRead = Mutex<(task: Task<TaskCounts, any Error>, at: ContinuousClock.Instant)?>(nil)
 
     public init(factory: TaskdMetricsFactory, readyCommandTypes: [String], redisReadLifetime: Duration = .seconds(2)) {
@@ -25,6 +28,11 @@ public final class MetricsExport: Sendable {
             _ = factory.makeCounter(label: name, dimensions: [])
         }
         _ = factory.makeMeter(label: "taskd_sse_watchers", dimensions: [])
+        for admission in ["new_work", "regular"] { _ = factory.makeCounter(label: "taskd_http_requests_shed_total", dimensions: [("class", admission)]) }
+    }
+
+    func reportRequestsInFlight(_ read: @escaping @Sendable () -> (inFlight: Int, limit: Int)) {
+        requestsInFlight.withLock { $0 = read }
     }
 
     /// The Prometheus text of every family, with the scrape-time figures brought up to date first.
@@ -70,6 +78,11 @@ public final class MetricsExport: Sendable {
         if let fds = ProcessFigures.openFileDescriptors() { gauge("taskd_process_open_fds").set(Double(fds)) }
         let uptime = ContinuousClock.now - started
         gauge("taskd_process_uptime_seconds").set(Double(uptime.components.seconds) + Double(uptime.components.attoseconds) / 1e18)
+        if let read = requestsInFlight.withLock({ $0 }) {
+            let (inFlight, limit) = read()
+            gauge("taskd_http_requests_in_flight").set(Double(inFlight))
+            gauge("taskd_http_requests_in_flight_limit").set(Double(limit))
+        }
         gauge("taskd_build_info", [("version", ProcessFigures.version), ("swift", ProcessFigures.swiftVersion)]).set(1.0)
     }
 

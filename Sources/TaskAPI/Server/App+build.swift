@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
+import NIOPosix
 import ServiceLifecycle
 import TaskEngine
 import TaskEvents
@@ -36,7 +37,15 @@ func allEndpoints(_ services: APIServices, hub: TaskChangeHub, metrics: MetricsE
 public func buildRouter(
     store: TaskStore, keys: APIKeyStore, hub: TaskChangeHub, origin: RequestOrigin = RequestOrigin(),
     throttleLimits: AuthThrottleLimits = AuthThrottleLimits(), sessionLifetime: Duration = .seconds(28_800),
-    logger: Logger, metrics: MetricsExport? = nil, tracing: Bool = false
+    requestLimits: RequestLimits = RequestLimits(), logger: Logger, metrics: MetricsExport? = nil, tracing: Bool = false
+) -> Router<AppRequestContext> {
+    buildRouter(store: store, keys: keys, hub: hub, origin: origin, throttleLimits: throttleLimits, sessionLifetime: sessionLifetime,
+                admission: AdmissionControl(limits: requestLimits), logger: logger, metrics: metrics, tracing: tracing)
+}
+
+func buildRouter(
+    store: TaskStore, keys: APIKeyStore, hub: TaskChangeHub, origin: RequestOrigin, throttleLimits: AuthThrottleLimits,
+    sessionLifetime: Duration, admission: AdmissionControl, logger: Logger, metrics: MetricsExport?, tracing: Bool
 ) -> Router<AppRequestContext> {
     let services = APIServices(store: store, keys: keys, authenticator: Authenticator(keys: keys, store: store, throttleLimits: throttleLimits),
                                origin: origin, sessionLifetime: sessionLifetime, logger: logger)
@@ -59,9 +68,18 @@ public func buildRouter(
         UnroutedRequestMiddleware(endpoints: endpoints)
     }
     let audit = AuditTrail(log: store.audit)
+    admission.register(endpoints)
+    metrics?.reportRequestsInFlight { (admission.current, admission.limit) }
     for endpoint in endpoints {
+        let admissionClass = AdmissionClass.of(endpoint)
         router.on(RouterPath(endpoint.path), method: endpoint.method) { request, context in
+            // First, before credentials cost a Redis call: past the limit the answer is all the work.
+            guard let ticket = admission.admit(admissionClass) else {
+                return admission.refusal(admissionClass).response(in: endpoint.dialect)
+            }
+            defer { ticket.release() }
             var context = context
+            context.admission = ticket
             let source = services.origin.clientAddress(of: request, context: context)
             do {
                 (context.apiKey, context.session) = try await services.authenticator.authenticate(
@@ -115,20 +133,23 @@ struct UnroutedRequestMiddleware: RouterMiddleware {
 /// Every connection passes a `ConnectionGuard` (limits and timeouts, see `ConnectionLimits`).
 public func buildApplication(
     host: String, port: Int, store: TaskStore, keys: APIKeyStore, hub: TaskChangeHub, services: [any Service],
-    limits: ConnectionLimits = ConnectionLimits(), origin: RequestOrigin = RequestOrigin(),
+    limits: ConnectionLimits = ConnectionLimits(), requestLimits: RequestLimits = RequestLimits(), origin: RequestOrigin = RequestOrigin(),
     sessionLifetime: Duration = .seconds(28_800), logger: Logger,
     metrics: MetricsExport? = nil, tracing: Bool = false
 ) -> some ApplicationProtocol {
     let count = ConnectionCount()
+    let eventLoops = MultiThreadedEventLoopGroup.singleton
+    let admission = AdmissionControl(limits: requestLimits, eventLoops: eventLoops)
     return Application(
-        router: buildRouter(store: store, keys: keys, hub: hub, origin: origin, sessionLifetime: sessionLifetime, logger: logger,
-                            metrics: metrics, tracing: tracing),
+        router: buildRouter(store: store, keys: keys, hub: hub, origin: origin, throttleLimits: AuthThrottleLimits(),
+                            sessionLifetime: sessionLifetime, admission: admission, logger: logger, metrics: metrics, tracing: tracing),
         server: .http1(configuration: .init(
-            additionalChannelHandlers: [ConnectionGuard(count: count, limits: limits)],
+            additionalChannelHandlers: [ConnectionGuard(count: count, limits: limits, admission: admission)],
             idleTimeout: .nanoseconds(limits.idleTimeout.nanoseconds))),
         configuration: .init(
             address: .hostname(host, port: port), serverName: "taskd",
             availableConnectionsDelegate: .maximum(limits.maxConnections + ConnectionLimits.refusalMargin, logger: logger)),
         services: services,
+        eventLoopGroupProvider: .shared(eventLoops),
         logger: logger)
 }

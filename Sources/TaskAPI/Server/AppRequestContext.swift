@@ -10,6 +10,9 @@ public struct AppRequestContext: RequestContext {
     /// The browser session the caller came with, when it came with the dashboard's cookie instead
     /// of credentials (then ``apiKey`` is the session's key, without its secret).
     public var session: BrowserSession?
+    /// This request's place in the in-flight count (``AdmissionControl``); a long-poll gives it
+    /// back when it starts to wait.
+    public var admission: AdmissionTicket?
     /// The connection's two ends (nil when there is no socket, as in router tests).
     public let remoteAddress: SocketAddress?
     public let localAddress: SocketAddress?

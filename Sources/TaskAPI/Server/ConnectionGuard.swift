@@ -67,6 +67,11 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
 
     private let count: ConnectionCount
     private let limits: ConnectionLimits
+    private let admission: AdmissionControl?
+    /// Requests passed on whose answer has not ended: a refusal written here must not overtake one.
+    private var outstanding = 0
+    /// The parts of a request refused here are dropped until its end.
+    private var dropping = false
     private var counted = false
     private var refusing = false
     /// The request whose body is being read: its deadline.
@@ -75,9 +80,10 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     /// Parts of a request that timed out are dropped until its end.
     private var discarding = false
 
-    init(count: ConnectionCount, limits: ConnectionLimits) {
+    init(count: ConnectionCount, limits: ConnectionLimits, admission: AdmissionControl? = nil) {
         self.count = count
         self.limits = limits
+        self.admission = admission
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -107,8 +113,18 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
             return
         }
         if discarding { return }
+        if dropping {
+            if case .end = part { dropping = false }
+            return
+        }
         switch part {
-        case .head:
+        case .head(let head):
+            if outstanding == 0, let refusal = admission?.refusesEarly(head) {
+                dropping = true
+                answer(context, refusal, close: head.headerFields[.connection]?.lowercased().contains("close") == true)
+                return
+            }
+            outstanding += 1
             let loopBound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
             readDeadline = context.eventLoop.scheduleTask(in: .nanoseconds(Int64(limits.requestReadTimeout.nanoseconds))) {
                 let (handler, context) = loopBound.value
@@ -129,6 +145,7 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         case .body: break
         case .end:
             responding = false
+            outstanding = max(0, outstanding - 1)
             // Answered: whatever is left of its body is the server's to drain, under the idle timeout.
             readDeadline?.cancel()
             readDeadline = nil
@@ -146,6 +163,18 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
                    "The request body did not arrive within \(limits.requestReadTimeout); send it at once after the head.",
                    retryAfter: false)
         }
+    }
+
+    /// Writes an admission refusal for a request no route saw; the connection stays open for the
+    /// next request unless the client asked to close it.
+    private func answer(_ context: ChannelHandlerContext, _ refusal: APIError.Rendered, close: Bool) {
+        var headers = refusal.headers
+        headers[.contentLength] = "\(refusal.body.count)"
+        if close { headers[.connection] = "close" }
+        context.write(wrapOutboundOut(.head(HTTPResponse(status: refusal.status, headerFields: headers))), promise: nil)
+        context.write(wrapOutboundOut(.body(context.channel.allocator.buffer(bytes: refusal.body))), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        if close { context.close(promise: nil) }
     }
 
     /// Writes a JSON error (Redis Cloud's shape, as taskd's own routes) with `Connection: close`,

@@ -37,13 +37,26 @@ public struct APIError: Error, Sendable {
         }
     }
 
-    func response(in dialect: Dialect) -> Response {
+    /// Status, headers (with `Content-Type`) and JSON body in `dialect`'s shape: what
+    /// ``response(in:)`` sends, for a channel handler that writes it itself.
+    struct Rendered {
+        var status: HTTPResponse.Status
+        var headers: HTTPFields
+        var body: Data
+    }
+
+    func rendered(in dialect: Dialect) -> Rendered {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let data = (try? encoder.encode(body(in: dialect.errorBodyStyle))) ?? Data()
         var headers = self.headers
         headers[.contentType] = "application/json"
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        return Rendered(status: status, headers: headers, body: data)
+    }
+
+    func response(in dialect: Dialect) -> Response {
+        let rendered = rendered(in: dialect)
+        return Response(status: rendered.status, headers: rendered.headers, body: .init(byteBuffer: ByteBuffer(bytes: rendered.body)))
     }
 }
 

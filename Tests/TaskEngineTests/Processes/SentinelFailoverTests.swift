@@ -114,13 +114,21 @@ extension Duration {
 
 /// Starts the killed server again from its config file, as a replica of the new master, and waits
 /// (at most 60 s) for a steady state: every sentinel names the same master, which has a replica in
-/// sync that every sentinel counts as healthy — so the next failover has one. Usually that replica is
-/// the restarted server; on a starved machine the sentinels may fail over once more meanwhile (a
-/// fresh master missing its pings for `down-after`), and then the roles are the other way round.
+/// sync that every sentinel counts as healthy and electable — so the next failover has one. Usually
+/// that replica is the restarted server; on a starved machine the sentinels may fail over once more
+/// meanwhile (a fresh master missing its pings for `down-after`), and then the roles are the other
+/// way round.
+///
+/// The restarted server comes up with `replica-priority 0` and gets its priority back only once its
+/// link to the master is up: it loads the RDB of its last full sync from disk, and Sentinel counts a
+/// replica that has never reached its master since it started as fit to promote (Redis 7.0 reports
+/// `master_link_down_since_seconds:-1`). A fresh-clone run hit exactly that: a failover "once more"
+/// promoted the restarted server with its stale snapshot, and 1,124 replica-acknowledged creates were
+/// gone. Operators restarting a crashed master do the same (README, "Redis Sentinel").
 private func restartAsReplica(_ server: RedisConfiguration.Endpoint, of master: RedisConfiguration.Endpoint, directory: String) async throws {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/redis-server")
-    process.arguments = ["\(directory)/redis-\(server.port)/redis.conf", "--replicaof", master.host, String(master.port)]
+    process.arguments = ["\(directory)/redis-\(server.port)/redis.conf", "--replicaof", master.host, String(master.port), "--replica-priority", "0"]
     // It logs to its file; it must not hold the test's output open (swift test waits for its end).
     process.standardInput = FileHandle.nullDevice
     process.standardOutput = FileHandle.nullDevice
@@ -133,6 +141,12 @@ private func restartAsReplica(_ server: RedisConfiguration.Endpoint, of master: 
         defer { connection.close() }
         return try await connection.send(RedisCommand(arguments[0], arguments.dropFirst().map { .string($0) }))
     }
+    let linked = try await eventually(timeout: .seconds(60)) {
+        let info = try? await ask(server, ["INFO", "replication"]).string
+        return info.map { $0.contains("master_link_status:up") && $0.contains("master_sync_in_progress:0") } ?? false
+    }
+    try #require(linked, "the restarted \(server) did not sync with a master within 60 s")
+    _ = try await ask(server, ["CONFIG", "SET", "replica-priority", "100"])
     var named: Set<String> = []
     let steady = try await eventually(timeout: .seconds(60)) {
         named = []
@@ -151,12 +165,13 @@ private func restartAsReplica(_ server: RedisConfiguration.Endpoint, of master: 
     if named != ["\(master)"] { print("sentinel failover: the sentinels failed over once more meanwhile; master now \(named.sorted())") }
 }
 
-/// The ports of the replicas in a `SENTINEL replicas` reply that the sentinel counts as healthy.
+/// The ports of the replicas in a `SENTINEL replicas` reply that the sentinel counts as healthy and
+/// would promote (a priority of 0 it never would).
 private func healthyReplicaPorts(_ replicas: [RESPValue]) -> Set<Int> {
     var ports: Set<Int> = []
     for replica in replicas {
         let fields = fieldMap(replica.array ?? [])
-        if fields["flags"] == "slave", let port = fields["port"].flatMap({ Int($0) }) { ports.insert(port) }
+        if fields["flags"] == "slave", fields["slave-priority"] != "0", let port = fields["port"].flatMap({ Int($0) }) { ports.insert(port) }
     }
     return ports
 }

@@ -61,6 +61,7 @@ struct WatchController {
             // every request to finish, and a watch would otherwise keep taskd up for ever.
             let finished = try await withGracefulShutdownHandler {
                 for await item in subscription.stream {
+                    if subscription.isEnded { break }
                     switch item {
                     case .keepAlive:
                         try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
@@ -123,13 +124,11 @@ extension WatchController {
             if let start { sent = start } else { sent = try await store.newestShardPositions() }
             if let start {
                 var position = start
-                var first = true
                 while true {
-                    let page = try await store.shardEvents(after: position, checkTrimmed: first)
-                    if page.trimmed {
-                        try await writer.write(SSE.frame(id: nil, event: "trimmed", data: #"{"description":"Some events after Last-Event-ID were trimmed from history; re-read the tasks you follow."}"#))
-                    }
-                    first = false
+                    // Every page, not only the first: a long replay can be overtaken by trimming
+                    // (the full fault suite's watchers lost 1,000-event runs silently that way).
+                    let page = try await store.shardEvents(after: position, checkTrimmed: true)
+                    if page.trimmed { try await writer.write(SSE.trimmedFrame) }
                     guard !page.events.isEmpty else { break }
                     let byId = try await store.tasksById(page.events.map(\.event.taskId))
                     for (shard, event) in page.events {
@@ -142,9 +141,12 @@ extension WatchController {
             // every request to finish, and a watch would otherwise keep taskd up for ever.
             try await withGracefulShutdownHandler {
                 for await item in subscription.stream {
+                    if subscription.isEnded { break }
                     switch item {
                     case .keepAlive:
                         try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
+                    case .trimmed:
+                        try await writer.write(SSE.trimmedFrame)
                     case .events(let items):
                         for item in items {
                             try await SSE.sendShardEvent(item.event, shard: item.shard, task: item.task, wanted: wanted, sent: &sent, baseURL: base, to: &writer)
@@ -188,6 +190,12 @@ final class SSEFrameCache: Sendable {
 
 /// Server-Sent Events framing.
 enum SSE {
+    /// Events this stream should have sent were trimmed from history (the shard stream's MAXLEN)
+    /// before they were read: a gap, announced.
+    static var trimmedFrame: ByteBuffer {
+        frame(id: nil, event: "trimmed", data: #"{"description":"Some events were trimmed from history before this stream sent them; re-read the tasks you follow."}"#)
+    }
+
     static func frame(id: String?, event: String, data: String) -> ByteBuffer {
         var text = ""
         if let id { text += "id: \(id)\n" }

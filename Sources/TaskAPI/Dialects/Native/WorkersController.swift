@@ -68,6 +68,8 @@ struct WorkersController {
         // Graceful shutdown ends a waiting claim with "nothing" (204): the engine stops waiting when
         // cancelled, but a claim script already sent still answers, so no task is lost on the way.
         let store = services.store
+        // A long-poll mostly waits: it leaves the in-flight count, or idle workers would fill it.
+        if wait > 0 { context.admission?.release() }
         let claimed = try await cancelWhenGracefulShutdown {
             try await store.claim(workerId: workerId, commandTypes: commandTypes, lease: lease, wait: .milliseconds(Int64(wait * 1000)))
         }

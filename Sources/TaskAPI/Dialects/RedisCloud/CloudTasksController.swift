@@ -60,6 +60,8 @@ struct CloudTasksController {
         let wait = try Self.preferredWait(request.headers[HTTPField.Name("Prefer")!])
         guard !known.isEmpty, let wait else { return try await answer(id, request: request, context: context, known: known) }
         let deadline = ContinuousClock.now + .seconds(wait)
+        // A long-poll mostly waits: it leaves the in-flight count, or idle pollers would fill it.
+        context.admission?.release()
         // Graceful shutdown answers a waiting poll at once with what the task is now.
         return try await cancelWhenGracefulShutdown {
             try await self.poll(id, request: request, context: context, known: known, until: deadline)
