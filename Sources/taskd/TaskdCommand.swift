@@ -99,8 +99,8 @@ struct TaskdCommand: AsyncParsableCommand {
         RequestLimits(maxRequestsInFlight: maxRequestsInFlight, lagTarget: overloadLagMs > 0 ? .milliseconds(overloadLagMs) : nil)
     }
 
-    @Option(help: "Seconds SIGTERM waits for in-flight requests and streams to end before it cancels what is left (TASKD_SHUTDOWN_GRACE_SECONDS).")
-    var shutdownGraceSeconds: Int = env("TASKD_SHUTDOWN_GRACE_SECONDS").flatMap { Int($0) } ?? 7
+    @Option(help: "Seconds SIGTERM waits for in-flight requests and streams to end before it cancels what is left; 2 s later taskd exits (status 1) whatever still runs (TASKD_SHUTDOWN_GRACE_SECONDS).")
+    var shutdownGraceSeconds: Int = env("TASKD_SHUTDOWN_GRACE_SECONDS").flatMap { Int($0) } ?? 6
 
     @Option(help: "Seconds a connection may wait without a complete request head, after opening or after its last response, before it is closed (TASKD_IDLE_TIMEOUT_SECONDS). Streams being answered are never idle.")
     var idleTimeoutSeconds: Int = env("TASKD_IDLE_TIMEOUT_SECONDS").flatMap { Int($0) } ?? 30
@@ -273,6 +273,8 @@ struct TaskdCommand: AsyncParsableCommand {
         // suite allows (a replica was seen waiting 20 s for a watcher 30 s behind).
         var group = ServiceGroupConfiguration(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         group.maximumGracefulShutdownDuration = .seconds(shutdownGraceSeconds)
+        // And if the pool is too busy to run even that: out 2 s after the grace period, whatever.
+        ShutdownDeadline.arm(.seconds(shutdownGraceSeconds + 2), logger: logger)
         try await ServiceGroup(configuration: group).run()
     }
 }
