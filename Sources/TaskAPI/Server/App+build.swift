@@ -37,7 +37,7 @@ func allEndpoints(_ services: APIServices, hub: TaskChangeHub, metrics: MetricsE
 public func buildRouter(
     store: TaskStore, keys: APIKeyStore, hub: TaskChangeHub, origin: RequestOrigin = RequestOrigin(),
     throttleLimits: AuthThrottleLimits = AuthThrottleLimits(), sessionLifetime: Duration = .seconds(28_800),
-    requestLimits: RequestLimits = RequestLimits(), logger: Logger, metrics: MetricsExport? = nil, tracing: Bool = false
+    requestLimits: RequestLimits = RequestLimits(lagTarget: nil), logger: Logger, metrics: MetricsExport? = nil, tracing: Bool = false
 ) -> Router<AppRequestContext> {
     buildRouter(store: store, keys: keys, hub: hub, origin: origin, throttleLimits: throttleLimits, sessionLifetime: sessionLifetime,
                 admission: AdmissionControl(limits: requestLimits), logger: logger, metrics: metrics, tracing: tracing)
