@@ -124,7 +124,7 @@ def overload(topology, tier):
         down = sum(1 for line in f if line.startswith("[WARNING]") and " is DOWN" in line)
     # Not a failure by itself (HAProxy retries elsewhere, and its own 503s carry Retry-After), but a
     # replica whose health check timed out under load is worth seeing.
-    verdict.figures["replicas taken out by HAProxy's health check (1 s timeout)"] = down
+    verdict.figures["replicas taken out by HAProxy's health check"] = down
     verdict.figures["maximum (2xx answers/s, 48 connections, closed loop, 10 s)"] = f"{maximum:.0f}"
     verdict.figures["offered"] = f"{rate:.0f}/s for {seconds} s ({due} requests, {late} sent > 100 ms late by the generator)"
     verdict.figures["answers during the overload"] = dict(sorted(statuses.items()))
