@@ -165,14 +165,14 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    /// Writes an admission refusal for a request no route saw; the connection stays open for the
-    /// next request unless the client asked to close it.
-    private func answer(_ context: ChannelHandlerContext, _ refusal: APIError.Rendered, close: Bool) {
-        var headers = refusal.headers
-        headers[.contentLength] = "\(refusal.body.count)"
+    /// Writes `answer` for a request no route saw; the connection stays open for the next request
+    /// unless `close`.
+    private func answer(_ context: ChannelHandlerContext, _ answer: APIError.Rendered, close: Bool) {
+        var headers = answer.headers
+        headers[.contentLength] = "\(answer.body.count)"
         if close { headers[.connection] = "close" }
-        context.write(wrapOutboundOut(.head(HTTPResponse(status: refusal.status, headerFields: headers))), promise: nil)
-        context.write(wrapOutboundOut(.body(context.channel.allocator.buffer(bytes: refusal.body))), promise: nil)
+        context.write(wrapOutboundOut(.head(HTTPResponse(status: answer.status, headerFields: headers))), promise: nil)
+        context.write(wrapOutboundOut(.body(context.channel.allocator.buffer(bytes: answer.body))), promise: nil)
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
         if close { context.close(promise: nil) }
     }
@@ -180,17 +180,8 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     /// Writes a JSON error (Redis Cloud's shape, as taskd's own routes) with `Connection: close`,
     /// then closes.
     private func refuse(_ context: ChannelHandlerContext, _ status: HTTPResponse.Status, _ code: String, _ message: String, retryAfter: Bool) {
-        var headers = HTTPFields()
-        headers[.contentType] = "application/json"
-        headers[.connection] = "close"
-        if retryAfter { headers[.retryAfter] = "1" }
-        let body = APIError(status, code, message).body(in: .cloud)
-        let data = (try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
-        headers[.contentLength] = "\(data.count)"
-        context.write(wrapOutboundOut(.head(HTTPResponse(status: status, headerFields: headers))), promise: nil)
-        context.write(wrapOutboundOut(.body(context.channel.allocator.buffer(bytes: data))), promise: nil)
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
-        context.close(promise: nil)
+        let error = APIError(status, code, message, headers: retryAfter ? [.retryAfter: "1"] : [:])
+        answer(context, error.rendered(in: .cloud), close: true)
     }
 }
 
