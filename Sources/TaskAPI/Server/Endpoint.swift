@@ -52,9 +52,12 @@ public struct Endpoint: Sendable {
 
     /// Whether a concrete request path fits this endpoint's template.
     func matches(path requestPath: Substring) -> Bool {
-        let template = path.split(separator: "/")
-        let actual = requestPath.split(separator: "/")
-        guard template.count == actual.count else { return false }
-        return zip(template, actual).allSatisfy { pattern, segment in pattern.hasPrefix("{") || pattern == segment }
+        Self.matches(template: path.split(separator: "/"), segments: requestPath.split(separator: "/"))
+    }
+
+    /// `matches(path:)` on paths already split at `/`, for callers that keep the templates split.
+    static func matches(template: [Substring], segments: [Substring]) -> Bool {
+        guard template.count == segments.count else { return false }
+        return zip(template, segments).allSatisfy { pattern, segment in pattern.hasPrefix("{") || pattern == segment }
     }
 }
