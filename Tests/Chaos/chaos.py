@@ -42,16 +42,12 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from checker import check, percentile, task_keys, FINISHED  # noqa: E402
 from load import Client, History, Watcher, drive  # noqa: E402
-from topology import ROOT, Topology, http_get, http_status, wait_until  # noqa: E402
+from topology import ROOT, Topology, http_get, http_status, log, wait_until  # noqa: E402
 from overload import overload  # noqa: E402
 
 STATE = os.path.join(ROOT, ".dev", "chaos")
 TIERS = {"ci": {"tasks": 300, "clients": 4, "watchers": 2, "crash_interval": 3.0, "soak_seconds": 120, "overload_seconds": 20},
          "full": {"tasks": 2000, "clients": 8, "watchers": 3, "crash_interval": 10.0, "soak_seconds": 300, "overload_seconds": 30}}
-
-
-def log(message):
-    print(f"chaos: {message}", flush=True)
 
 
 def run_load(topology, tier, faults, name, settle=60.0, load_until_faults_end=False, pause=0.02):

@@ -22,10 +22,7 @@ import uuid
 from checker import check, percentile
 from load import Client, History
 from openloop import Target, closed_loop, open_loop
-
-
-def log(message):
-    print(f"chaos: {message}", flush=True)
+from topology import log
 
 
 class Probe(threading.Thread):

@@ -15,6 +15,11 @@ from resp import Redis, RedisError
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
+def log(message):
+    """A line of the fault suite's own output."""
+    print(f"chaos: {message}", flush=True)
+
+
 def free_port():
     return free_ports(1)[0]
 
