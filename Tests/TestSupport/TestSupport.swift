@@ -49,6 +49,9 @@ public func withClient<T: Sendable>(
     _ body: (RedisClient) async throws -> T
 ) async throws -> T {
     var configuration = try RedisConfiguration(url: url)
+    // A generous connect timeout (the default is 1 s): a test process starts many suites at once and
+    // a starved event loop must not turn into a failed test. Tests of timeouts set their own.
+    configuration.connectTimeout = .seconds(5)
     // The shared test Redis over TLS (the cluster phase) is signed by the test CA; a test's own
     // server says for itself what its client trusts.
     if url == TestEnvironment.redisURL, configuration.tls != nil, let ca = TestEnvironment.testCA {
