@@ -167,17 +167,20 @@ async def send(pool, request, entry):
 
 async def open_loop(target, rate, seconds, next_request, history, client, max_connections=1024, on_answer=None):
     """`rate` requests a second for `seconds`, each made by `next_request()` as
-    (op, method, path, body, key); returns how many were due and how many of them were sent more
-    than 100 ms late (the generator itself could not keep up, or every connection was busy)."""
+    (op, method, path, body, key); returns how many were due, how many of them were sent more
+    than 100 ms late (the generator itself could not keep up, or every connection was busy), and
+    when (monotonic) the last of them was sent: the offered load ends then, not at `seconds`."""
     pool = Pool(target, max_connections)
     pending = set()
     started = time.monotonic()
     late = 0
+    last_sent = started
 
     async def one(due_at, request):
-        nonlocal late
+        nonlocal late, last_sent
         entry = {"client": client, "op": request[0], "method": request[1], "path": request[2], "key": request[4],
                  "task": None, "start": time.time(), "mono": time.monotonic(), "due": due_at}
+        last_sent = max(last_sent, entry["mono"])
         answer = await send(pool, request, entry)
         entry["latency"] = time.monotonic() - due_at
         if entry["mono"] - due_at > 0.1:
@@ -200,7 +203,7 @@ async def open_loop(target, rate, seconds, next_request, history, client, max_co
     if pending:
         await asyncio.wait(pending, timeout=TIMEOUT + 5)
     pool.close()
-    return total, late
+    return total, late, last_sent
 
 
 async def closed_loop(target, connections, seconds, next_request, history, client, on_answer=None):
