@@ -116,7 +116,9 @@ public final class TaskChangeHub: Service, Sendable {
 
     private func listen() async throws {
         var heard = false
-        try await store.watchChanges { changes in
+        // Only the tasks watched here: a feed made after a change it did not hear of reads from
+        // the stream's start position anyway (subscribe, then read the history).
+        try await store.watchChanges(ofTasks: { id in self.feeds.withLock { $0[id] != nil } }) { changes in
             for await change in changes {
                 if change.isNotification, watch.notificationArrived() {
                     // The suspicion's re-check may have left "cannot check" behind: this proves them on.

@@ -22,16 +22,15 @@ struct Credentials: Sendable, Hashable {
         guard let authorization = headers[.authorization] else { return nil }
         let parts = authorization.split(separator: " ", maxSplits: 1)
         guard parts.count == 2 else { throw malformed }
-        let scheme = parts[0].lowercased()
-        let value = String(parts[1]).trimmingCharacters(in: .whitespaces)
+        let scheme = parts[0]
+        let value = parts[1].trimmingHTTPWhitespace
         let pair: String
-        switch scheme {
-        case "basic":
-            guard let data = Data(base64Encoded: value), let decoded = String(data: data, encoding: .utf8) else { throw malformed }
+        if scheme.equalsASCIICaseInsensitive("basic") {
+            guard let data = Data(base64Encoded: String(value)), let decoded = String(validating: data, as: UTF8.self) else { throw malformed }
             pair = decoded
-        case "bearer":
-            pair = value
-        default:
+        } else if scheme.equalsASCIICaseInsensitive("bearer") {
+            pair = String(value)
+        } else {
             throw APIError(.unauthorized, "unsupported_credentials", "Use HTTP Basic key:secret, Bearer key:secret, or the x-api-key and x-api-secret-key headers.", headers: challenge)
         }
         guard let colon = pair.firstIndex(of: ":") else { throw malformed }

@@ -16,7 +16,14 @@ public enum TaskChange: Sendable, Hashable {
 extension TaskStore {
     /// Subscribes to the keyspace notifications of every task and shard event stream on every master
     /// for the duration of `body`: one subscription per replica is enough for any number of feeds.
-    public func watchChanges<T: Sendable>(_ body: (AsyncStream<TaskChange>) async throws -> T) async throws -> T {
+    /// `ofTasks` says which tasks' changes are wanted (asked as each notification arrives): the
+    /// others are dropped here, before they cross to `body`'s stream. Every transition on every
+    /// replica is announced, and a replica whose watchers follow a few tasks (or none) would
+    /// otherwise pass each announcement on to be dropped later. Shard changes always come through.
+    public func watchChanges<T: Sendable>(
+        ofTasks wanted: @escaping @Sendable (String) -> Bool = { _ in true },
+        _ body: (AsyncStream<TaskChange>) async throws -> T
+    ) async throws -> T {
         let keyspace = self.keyspace
         let router = redis.router
         let pattern = keyspace.eventsNotificationPattern(database: redis.configuration.database)
@@ -30,7 +37,7 @@ extension TaskStore {
                         case .message(let message):
                             if keyspace.isShardEventsChannel(message.channel) {
                                 sink.yield(.anyTask)
-                            } else if let id = keyspace.taskId(fromNotificationChannel: message.channel) {
+                            } else if let id = keyspace.taskId(fromNotificationChannel: message.channel), wanted(id) {
                                 sink.yield(.task(id))
                             }
                         case .gap:

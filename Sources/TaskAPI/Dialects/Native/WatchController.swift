@@ -25,7 +25,7 @@ struct WatchController {
 
     static func resumePosition(_ header: String?) throws -> StreamID? {
         guard let header else { return nil }
-        guard let position = StreamID(header.trimmingCharacters(in: .whitespaces)) else {
+        guard let position = StreamID(String(header.trimmingHTTPWhitespace)) else {
             throw APIError.badRequest("invalid_last_event_id", "Last-Event-ID must be an event id this stream sent, such as 1700000000000-0.")
         }
         return position
@@ -99,7 +99,7 @@ extension WatchController {
         }
         var resume: ShardPositions?
         if let header = request.headers[Self.lastEventIDHeader] {
-            guard let positions = ShardPositions(header.trimmingCharacters(in: .whitespaces)) else {
+            guard let positions = ShardPositions(String(header.trimmingHTTPWhitespace)) else {
                 throw APIError.badRequest("invalid_last_event_id", "Last-Event-ID must be an id this stream sent, such as 0:1700000000000-0.")
             }
             resume = positions
