@@ -9,7 +9,8 @@
 # of both replicas, Redis and itself over the load. Goal: p99 ≤ 10 ms, no event lost.
 # Environment: LIVE_BENCH_TASKS (100), LIVE_BENCH_WATCHERS (1000), LIVE_BENCH_RATE (1000),
 # LIVE_BENCH_WORKER_CONNECTIONS (50 per replica), LIVE_BENCH_THREADS (load generator threads, 1),
-# LIVE_BENCH_PERF=1 (perf record -g both replicas for the whole run; report in .dev/bench-live-push/).
+# LIVE_BENCH_PERF=1 (perf record -g both replicas for the whole run; report in .dev/bench-live-push/),
+# LIVE_BENCH_BIN_DIR (taskd and LivePushBenchmark already built there: no build, for before/after pairs).
 set -euo pipefail
 cd "$ROOT"
 SECS=${1:-20}
@@ -23,10 +24,15 @@ PERF=${LIVE_BENCH_PERF:-}
 
 say() { printf '\033[1mlive-push bench:\033[0m %s\n' "$*" >&2; }
 
-# One build at a time: both products in sequence.
-swift build -c release --product taskd >&2
-swift build -c release --product LivePushBenchmark >&2
-BIN="$(swift build -c release --show-bin-path)"
+if [ -n "${LIVE_BENCH_BIN_DIR:-}" ]; then
+  BIN="$LIVE_BENCH_BIN_DIR"
+  [ -x "$BIN/taskd" ] && [ -x "$BIN/LivePushBenchmark" ] || { echo "LIVE_BENCH_BIN_DIR has no taskd and LivePushBenchmark" >&2; exit 2; }
+else
+  # One build at a time: both products in sequence.
+  swift build -c release --product taskd >&2
+  swift build -c release --product LivePushBenchmark >&2
+  BIN="$(swift build -c release --show-bin-path)"
+fi
 
 # shellcheck source=Benchmarks/lib/services.sh
 source "$ROOT/Benchmarks/lib/services.sh"
