@@ -16,11 +16,14 @@ public struct AppRequestContext: RequestContext {
     /// The connection's two ends (nil when there is no socket, as in router tests).
     public let remoteAddress: SocketAddress?
     public let localAddress: SocketAddress?
+    /// The connection's event loop, where a long stream writes from (``onConnectionLoop(_:_:)``).
+    public let eventLoop: (any EventLoop)?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         remoteAddress = source.channel.remoteAddress
         localAddress = source.channel.localAddress
+        eventLoop = source.channel.eventLoop
     }
 
     /// Largest request body taskd reads (params and responses are capped well below).
