@@ -14,6 +14,7 @@ import urllib.error
 import urllib.request
 
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
@@ -71,7 +72,7 @@ def wait(driver, predicate, what, timeout=20):
 
 
 def row_status(driver, task_id):
-    """Read in one script: the page replaces a row on every event, so a found element goes stale."""
+    """Read in one script: a row's cells are replaced on every event, so a found cell goes stale."""
     return driver.execute_script(
         "const r = document.querySelector(`tr[data-task-id='${arguments[0]}']`); return r ? r.dataset.status : null;", task_id)
 
@@ -82,15 +83,18 @@ def row_progress(driver, task_id):
     return None if value is None else float(value)
 
 
-def click(driver, selector):
-    """Clicks the element now under `selector` (found and clicked in one go, retried if replaced meanwhile)."""
-    for _ in range(20):
+def click(driver, selector, timeout=10):
+    """Clicks the element now under `selector` (found and clicked in one go, retried while it is not
+    there yet or was replaced meanwhile); the last error says why when it never worked."""
+    deadline = time.monotonic() + timeout
+    while True:
         try:
             driver.find_element(By.CSS_SELECTOR, selector).click()
             return
-        except Exception:
+        except Exception as error:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"could not click {selector} in {timeout} s: {type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}")
             time.sleep(0.1)
-    raise AssertionError(f"could not click {selector}")
 
 
 def log_in(driver, credential):
@@ -182,6 +186,17 @@ def run(driver):
     # Cancel a running task from the page, behind the confirmation.
     backup = submit("backup", [str(i) for i in range(1, 9)], "bdb:ui-2")
     wait(driver, lambda d: row_status(d, backup) == "running", "the backup runs")
+    # Its progress events update the row in place: the Cancel button under a pointer stays the same
+    # element (replaced each time, a click spanning an update was lost).
+    cancel_button = driver.find_element(By.CSS_SELECTOR, f'tr[data-task-id="{backup}"] button[data-action="cancel"]')
+    progress = row_progress(driver, backup)
+    wait(driver, lambda d: row_progress(d, backup) != progress, "the backup reports progress")
+    try:
+        cancel_button.is_displayed()
+        kept = True
+    except StaleElementReferenceException:
+        kept = False
+    check(kept, "the Cancel button stays the same element while its row's progress changes")
     click(driver, f'tr[data-task-id="{backup}"] button[data-action="cancel"]')
     wait(driver, lambda d: d.find_element(By.ID, "confirm-cancel").is_displayed(), "the confirmation opens")
     shot(driver, "confirm-cancel")

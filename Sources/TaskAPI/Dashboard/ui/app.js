@@ -217,24 +217,42 @@ function meter(progress, status) {
     el('span', { class: 'pct', text }));
 }
 
-/// Buttons only for what this role may do to a task in this status: a viewer gets none.
+/// Buttons only for what this role may do to a task in this status: a viewer gets none. A button
+/// outlives the updates of its row (see upsert), so it acts on the task as last seen, not as it
+/// was when the button was made.
 function actionButtons(task) {
   if (!canOperate()) return [];
   const buttons = [];
   const label = `${task.commandType} ${task.taskId}`;
+  const latest = () => state.rows.get(task.taskId) || task;
   if (ACTIVE.has(task.lifecycleStatus)) {
     buttons.push(el('button', { type: 'button', class: 'danger', 'data-action': 'cancel', 'aria-label': `Cancel ${label}`, text: 'Cancel',
-      onclick: () => confirmCancel(task) }));
+      onclick: () => confirmCancel(latest()) }));
   }
   if (task.lifecycleStatus === 'failed') {
     buttons.push(el('button', { type: 'button', class: 'quiet', 'data-action': 'dismiss', 'aria-label': `Dismiss ${label}`, text: 'Dismiss',
-      onclick: () => act(task, 'POST', `/v1/tasks/${task.taskId}/dismiss`) }));
+      onclick: () => act(latest(), 'POST', `/v1/tasks/${task.taskId}/dismiss`) }));
   }
   if (FINISHED.has(task.lifecycleStatus)) {
     buttons.push(el('button', { type: 'button', class: 'quiet', 'data-action': 'delete', 'aria-label': `Delete ${label}`, text: 'Delete',
-      onclick: () => act(task, 'DELETE', `/v1/tasks/${task.taskId}`) }));
+      onclick: () => act(latest(), 'DELETE', `/v1/tasks/${task.taskId}`) }));
   }
   return buttons;
+}
+
+/// `tr` shows `task` now: its cells are replaced, the row element stays, and so do its buttons
+/// while the status (which decides them) is the same. A running task's progress events come
+/// several a second; replacing the row each time replaced the Cancel button under the pointer,
+/// and a click that spanned an update was lost (the browser test's click on it failed that way).
+function refresh(tr, task) {
+  const fresh = row(task);
+  if (tr.dataset.status === task.lifecycleStatus) {
+    fresh.querySelector('td.actions').replaceWith(tr.querySelector('td.actions'));
+  }
+  tr.replaceChildren(...fresh.childNodes);
+  tr.dataset.status = task.lifecycleStatus;
+  tr.toggleAttribute('aria-selected', fresh.hasAttribute('aria-selected'));
+  return tr;
 }
 
 function upsert(task) {
@@ -245,18 +263,16 @@ function upsert(task) {
     return;
   }
   state.rows.set(task.taskId, task);
-  const fresh = row(task);
+  const shown = old ? refresh(old, task) : row(task);
   if (state.page === 0) {
-    // The first page is "most recent update first": a task that changed moves to the top.
-    if (old) old.remove();
-    rows.prepend(fresh);
+    // The first page is "most recent update first": a task that changed moves to the top (the
+    // same element, moved only when it is not there already).
+    if (rows.firstElementChild !== shown) rows.prepend(shown);
     while (rows.children.length > PAGE_SIZE) {
       const last = rows.lastElementChild;
       state.rows.delete(last.dataset.taskId);
       last.remove();
     }
-  } else if (old) {
-    old.replaceWith(fresh);
   }
   updatePaging();
 }
