@@ -152,19 +152,11 @@ final class AdmissionControl: Sendable {
 
     var current: Int { inFlight.load(ordering: .relaxed) }
     var limit: Int { currentLimit.load(ordering: .relaxed) }
-    /// Every route's method, template split at `/`, class and dialect, for ``refusesEarly(_:)``:
-    /// set once the router is built, split once so a refusal splits only the request's path.
-    private struct Route: Sendable {
-        var method: HTTPRequest.Method
-        var template: [Substring]
-        var admission: AdmissionClass
-        var dialect: Dialect
-    }
-    private let routes = Mutex<[Route]>([])
+    /// Every route's class and dialect, for ``refusesEarly(_:)``; set once the router is built.
+    private let routes = Mutex<[(endpoint: Endpoint, admission: AdmissionClass)]>([])
 
     func register(_ endpoints: [Endpoint]) {
-        let split = endpoints.map { Route(method: $0.method, template: $0.path.split(separator: "/"), admission: .of($0), dialect: $0.dialect) }
-        routes.withLock { $0 = split }
+        routes.withLock { $0 = endpoints.map { ($0, AdmissionClass.of($0)) } }
     }
 
     /// For ``ConnectionGuard``, on the event loop as a request head arrives: the refusal to write
@@ -178,13 +170,13 @@ final class AdmissionControl: Sendable {
         guard count >= newWorkLimit(limit) else { return nil }
         let segments = Substring(head.path ?? "/").prefix { $0 != "?" }.split(separator: "/")
         let route = routes.withLock { routes in
-            routes.first { $0.method == head.method && Endpoint.matches(template: $0.template, segments: segments) }
+            routes.first { $0.endpoint.method == head.method && $0.endpoint.matches(segments: segments) }
         }
         let admission = route?.admission ?? .regular
         guard admission != .exempt, count >= (admission == .newWork ? newWorkLimit(limit) : limit) else { return nil }
         refused.add(1, ordering: .relaxed)
         (admission == .newWork ? shedNewWork : shedRegular).increment()
-        return refusal(admission).rendered(in: route?.dialect ?? .native)
+        return refusal(admission).rendered(in: route?.endpoint.dialect ?? .native)
     }
 
     /// New tasks are refused from this many requests in flight on.

@@ -117,8 +117,8 @@ struct UnroutedRequestMiddleware: RouterMiddleware {
         do {
             return try await next(request, context)
         } catch let error as HTTPError where error.status == .notFound {
-            let path = Substring(request.uri.path)
-            let fitting = endpoints.filter { $0.matches(path: path) }
+            let segments = Substring(request.uri.path).split(separator: "/")
+            let fitting = endpoints.filter { $0.matches(segments: segments) }
             guard let first = fitting.first else {
                 return APIError(.notFound, "not_found", "No route \(request.uri.path.prefix(200)); see /openapi.json.").response(in: .native)
             }

@@ -31,7 +31,10 @@ public enum Access: String, Sendable, CaseIterable {
 public struct Endpoint: Sendable {
     public var method: HTTPRequest.Method
     /// With `{name}` parameters, e.g. `/v1/tasks/{taskId}`.
-    public var path: String
+    public let path: String
+    /// `path` split at `/`, once: matching a request (a 404/405 answer, an early admission refusal
+    /// on the event loop) then splits only the request's path.
+    let template: [Substring]
     public var access: Access
     public var dialect: Dialect
     /// Whether the dashboard's session cookie is a credential here (``DashboardController/pageRoutes``);
@@ -45,18 +48,14 @@ public struct Endpoint: Sendable {
     ) {
         self.method = method
         self.path = path
+        self.template = path.split(separator: "/")
         self.access = access
         self.dialect = dialect
         self.handler = handler
     }
 
-    /// Whether a concrete request path fits this endpoint's template.
-    func matches(path requestPath: Substring) -> Bool {
-        Self.matches(template: path.split(separator: "/"), segments: requestPath.split(separator: "/"))
-    }
-
-    /// `matches(path:)` on paths already split at `/`, for callers that keep the templates split.
-    static func matches(template: [Substring], segments: [Substring]) -> Bool {
+    /// Whether a concrete request path, split at `/`, fits this endpoint's template.
+    func matches(segments: [Substring]) -> Bool {
         guard template.count == segments.count else { return false }
         return zip(template, segments).allSatisfy { pattern, segment in pattern.hasPrefix("{") || pattern == segment }
     }
