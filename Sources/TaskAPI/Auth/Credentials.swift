@@ -22,15 +22,16 @@ struct Credentials: Sendable, Hashable {
         guard let authorization = headers[.authorization] else { return nil }
         let parts = authorization.split(separator: " ", maxSplits: 1)
         guard parts.count == 2 else { throw malformed }
-        let scheme = parts[0]
-        let value = parts[1].trimmingHTTPWhitespace
+        let scheme = parts[0].lowercased()
+        let value = String(parts[1].trimmingHTTPWhitespace)
         let pair: String
-        if scheme.equalsASCIICaseInsensitive("basic") {
-            guard let data = Data(base64Encoded: String(value)), let decoded = String(validating: data, as: UTF8.self) else { throw malformed }
+        switch scheme {
+        case "basic":
+            guard let data = Data(base64Encoded: value), let decoded = String(validating: data, as: UTF8.self) else { throw malformed }
             pair = decoded
-        } else if scheme.equalsASCIICaseInsensitive("bearer") {
-            pair = String(value)
-        } else {
+        case "bearer":
+            pair = value
+        default:
             throw APIError(.unauthorized, "unsupported_credentials", "Use HTTP Basic key:secret, Bearer key:secret, or the x-api-key and x-api-secret-key headers.", headers: challenge)
         }
         guard let colon = pair.firstIndex(of: ":") else { throw malformed }

@@ -23,10 +23,8 @@ enum RequestMediaType {
 
     /// `application/json` or a `+json` type, with any parameters (`; charset=utf-8`).
     static func isJSON(_ contentType: String) -> Bool {
-        let mediaType = (contentType.split(separator: ";", maxSplits: 1).first ?? "").trimmingHTTPWhitespace
-        if mediaType.equalsASCIICaseInsensitive("application/json") { return true }
-        let lowered = mediaType.lowercased()
-        return lowered.hasPrefix("application/") && lowered.hasSuffix("+json")
+        let mediaType = (contentType.split(separator: ";", maxSplits: 1).first ?? "").trimmingHTTPWhitespace.lowercased()
+        return mediaType == "application/json" || (mediaType.hasPrefix("application/") && mediaType.hasSuffix("+json"))
     }
 
     private static func unsupported(_ given: String) -> APIError {
