@@ -42,49 +42,45 @@ struct WatchController {
         let hub = self.hub
         let store = services.store
         let session = context.session
-        let eventLoop = context.eventLoop
-        let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache", HTTPField.Name("X-Accel-Buffering")!: "no"]
-        return Response(status: .ok, headers: headers, body: ResponseBody { writer in
-            try await onConnectionLoop(eventLoop) {
-                defer { hub.unsubscribe(subscription, from: id) }
-                let sessionWatch = SessionWatch.start(session, store: store, ending: subscription)
-                defer { sessionWatch?.cancel() }
-                var sent = resumeAfter
-                let history = try await store.events(ofTask: id, after: resumeAfter, checkTrimmed: resumeAfter != nil)
-                if history.trimmed {
-                    // Never a silent gap: say that events were trimmed, and show where the task is now.
-                    try await writer.write(SSE.frame(id: nil, event: "snapshot", data: SSE.snapshot(initial, baseURL: base, trimmed: true)))
-                }
-                if try await SSE.send(history.events, task: initial, after: &sent, baseURL: base, to: &writer) {
-                    try await writer.finish(nil)
-                    return
-                }
-                // Graceful shutdown ends the stream (an `error` event, then the end): the server waits for
-                // every request to finish, and a watch would otherwise keep taskd up for ever.
-                let finished = try await withGracefulShutdownHandler {
-                    for await item in subscription.stream {
-                        if subscription.isEnded { break }
-                        switch item {
-                        case .keepAlive:
-                            try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
-                        case .events(let events, let task):
-                            if try await SSE.send(events, task: task ?? initial, after: &sent, baseURL: base, to: &writer) { return true }
-                        }
-                    }
-                    return false
-                } onGracefulShutdown: {
-                    subscription.end("taskd is shutting down")
-                }
-                if finished {
-                    try await writer.finish(nil)
-                    return
-                }
-                if let reason = subscription.endReason {
-                    try await writer.write(SSE.frame(id: nil, event: "error", data: #"{"description":"\#(reason)"}"#))
-                }
-                try await writer.finish(nil)
+        return SSE.response(on: context.eventLoop) { writer in
+            defer { hub.unsubscribe(subscription, from: id) }
+            let sessionWatch = SessionWatch.start(session, store: store, ending: subscription)
+            defer { sessionWatch?.cancel() }
+            var sent = resumeAfter
+            let history = try await store.events(ofTask: id, after: resumeAfter, checkTrimmed: resumeAfter != nil)
+            if history.trimmed {
+                // Never a silent gap: say that events were trimmed, and show where the task is now.
+                try await writer.write(SSE.frame(id: nil, event: "snapshot", data: SSE.snapshot(initial, baseURL: base, trimmed: true)))
             }
-        })
+            if try await SSE.send(history.events, task: initial, after: &sent, baseURL: base, to: &writer) {
+                try await writer.finish(nil)
+                return
+            }
+            // Graceful shutdown ends the stream (an `error` event, then the end): the server waits for
+            // every request to finish, and a watch would otherwise keep taskd up for ever.
+            let finished = try await withGracefulShutdownHandler {
+                for await item in subscription.stream {
+                    if subscription.isEnded { break }
+                    switch item {
+                    case .keepAlive:
+                        try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
+                    case .events(let events, let task):
+                        if try await SSE.send(events, task: task ?? initial, after: &sent, baseURL: base, to: &writer) { return true }
+                    }
+                }
+                return false
+            } onGracefulShutdown: {
+                subscription.end("taskd is shutting down")
+            }
+            if finished {
+                try await writer.finish(nil)
+                return
+            }
+            if let reason = subscription.endReason {
+                try await writer.write(SSE.frame(id: nil, event: "error", data: #"{"description":"\#(reason)"}"#))
+            }
+            try await writer.finish(nil)
+        }
     }
 }
 
@@ -113,60 +109,56 @@ extension WatchController {
         let hub = self.hub
         let base = services.origin.baseURL(of: request, context: context)
         let session = context.session
-        let eventLoop = context.eventLoop
         @Sendable func wanted(_ task: TaskRecord?) -> Bool {
             guard commandType != nil || objectName != nil else { return true }
             guard let task else { return false }
             return (commandType == nil || task.commandType == commandType) && (objectName == nil || task.objectName == objectName)
         }
-        let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache", HTTPField.Name("X-Accel-Buffering")!: "no"]
-        return Response(status: .ok, headers: headers, body: ResponseBody { writer in
-            try await onConnectionLoop(eventLoop) {
-                defer { hub.unsubscribeFromAllTasks(subscription) }
-                let sessionWatch = SessionWatch.start(session, store: store, ending: subscription)
-                defer { sessionWatch?.cancel() }
-                var sent: ShardPositions
-                if let start { sent = start } else { sent = try await store.newestShardPositions() }
-                if let start {
-                    var position = start
-                    while true {
-                        // Every page, not only the first: a long replay can be overtaken by trimming
-                        // (the full fault suite's watchers lost 1,000-event runs silently that way).
-                        let page = try await store.shardEvents(after: position, checkTrimmed: true)
-                        if page.trimmed { try await writer.write(SSE.trimmedFrame) }
-                        guard !page.events.isEmpty else { break }
-                        let byId = try await store.tasksById(page.events.map(\.event.taskId))
-                        for (shard, event) in page.events {
-                            try await SSE.sendShardEvent(event, shard: shard, task: byId[event.taskId], wanted: wanted, sent: &sent, baseURL: base, to: &writer)
-                        }
-                        position = page.positions
+        return SSE.response(on: context.eventLoop) { writer in
+            defer { hub.unsubscribeFromAllTasks(subscription) }
+            let sessionWatch = SessionWatch.start(session, store: store, ending: subscription)
+            defer { sessionWatch?.cancel() }
+            var sent: ShardPositions
+            if let start { sent = start } else { sent = try await store.newestShardPositions() }
+            if let start {
+                var position = start
+                while true {
+                    // Every page, not only the first: a long replay can be overtaken by trimming
+                    // (the full fault suite's watchers lost 1,000-event runs silently that way).
+                    let page = try await store.shardEvents(after: position, checkTrimmed: true)
+                    if page.trimmed { try await writer.write(SSE.trimmedFrame) }
+                    guard !page.events.isEmpty else { break }
+                    let byId = try await store.tasksById(page.events.map(\.event.taskId))
+                    for (shard, event) in page.events {
+                        try await SSE.sendShardEvent(event, shard: shard, task: byId[event.taskId], wanted: wanted, sent: &sent, baseURL: base, to: &writer)
                     }
+                    position = page.positions
                 }
-                // Graceful shutdown ends the stream (an `error` event, then the end): the server waits for
-                // every request to finish, and a watch would otherwise keep taskd up for ever.
-                try await withGracefulShutdownHandler {
-                    for await item in subscription.stream {
-                        if subscription.isEnded { break }
-                        switch item {
-                        case .keepAlive:
-                            try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
-                        case .trimmed:
-                            try await writer.write(SSE.trimmedFrame)
-                        case .events(let items):
-                            for item in items {
-                                try await SSE.sendShardEvent(item.event, shard: item.shard, task: item.task, wanted: wanted, sent: &sent, baseURL: base, to: &writer)
-                            }
-                        }
-                    }
-                } onGracefulShutdown: {
-                    subscription.end("taskd is shutting down")
-                }
-                if let reason = subscription.endReason {
-                    try await writer.write(SSE.frame(id: nil, event: "error", data: #"{"description":"\#(reason)"}"#))
-                }
-                try await writer.finish(nil)
             }
-        })
+            // Graceful shutdown ends the stream (an `error` event, then the end): the server waits for
+            // every request to finish, and a watch would otherwise keep taskd up for ever.
+            try await withGracefulShutdownHandler {
+                for await item in subscription.stream {
+                    if subscription.isEnded { break }
+                    switch item {
+                    case .keepAlive:
+                        try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
+                    case .trimmed:
+                        try await writer.write(SSE.trimmedFrame)
+                    case .events(let items):
+                        for item in items {
+                            try await SSE.sendShardEvent(item.event, shard: item.shard, task: item.task, wanted: wanted, sent: &sent, baseURL: base, to: &writer)
+                        }
+                    }
+                }
+            } onGracefulShutdown: {
+                subscription.end("taskd is shutting down")
+            }
+            if let reason = subscription.endReason {
+                try await writer.write(SSE.frame(id: nil, event: "error", data: #"{"description":"\#(reason)"}"#))
+            }
+            try await writer.finish(nil)
+        }
     }
 }
 
@@ -196,6 +188,15 @@ final class SSEFrameCache: Sendable {
 
 /// Server-Sent Events framing.
 enum SSE {
+    /// A stream's response: its headers, and `body` run on the connection's event loop
+    /// (``onConnectionLoop(_:_:)``), so its frames go to the socket without a hop each.
+    static func response(on eventLoop: (any EventLoop)?, _ body: @Sendable @escaping (inout any ResponseBodyWriter) async throws -> Void) -> Response {
+        let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache", HTTPField.Name("X-Accel-Buffering")!: "no"]
+        return Response(status: .ok, headers: headers, body: ResponseBody { writer in
+            try await onConnectionLoop(eventLoop) { try await body(&writer) }
+        })
+    }
+
     /// Events this stream should have sent were trimmed from history (the shard stream's MAXLEN)
     /// before they were read: a gap, announced.
     static var trimmedFrame: ByteBuffer {
