@@ -40,7 +40,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from checker import check, percentile, task_keys, FINISHED  # noqa: E402
+from checker import check, percentile, task_keys, written_at, FINISHED  # noqa: E402
 from load import Client, History, Watcher, drive  # noqa: E402
 from topology import ROOT, Topology, http_get, http_status, log, wait_until  # noqa: E402
 from overload import overload  # noqa: E402
@@ -110,7 +110,7 @@ def run_load(topology, tier, faults, name, settle=60.0, load_until_faults_end=Fa
         watcher.stop()
     verdict = check(name, history, watchers, redis, topology.prefix)
     verdict.watchers = watchers
-    lags = [received - int(event_id.split(":")[1].split("-")[0]) / 1000 for w in watchers for _, event_id, _, received in w.frames if event_id]
+    lags = [received - written_at(event_id) for w in watchers for _, event_id, _, received in w.frames if event_id]
     if lags:
         verdict.figures["SSE lag (stream entry written → frame received), p50 / max"] = \
             f"{percentile(lags, 0.5) * 1000:.0f} ms / {max(lags):.1f} s"
@@ -527,12 +527,10 @@ def notifications_off(topology, tier):
         verdict.figures[f"taskd{index + 1} /health/ready named it after"] = "never" if took is None else f"{took:.1f} s"
         if took is None:
             verdict.fail("detection", f"taskd{index + 1}: /health/ready never said notifications are off")
-    # Event to watcher, for events written while notifications were off (stream ids are Redis's clock).
-    def written(event_id):
-        return int(event_id.split(":")[-1].split("-")[0]) / 1000
+    # Event to watcher, for events written while notifications were off.
     def lags(start, end):
-        return [received - written(event_id) for watcher in verdict.watchers for _, event_id, _, received in watcher.frames
-                if event_id and start <= written(event_id) <= end]
+        return [received - written_at(event_id) for watcher in verdict.watchers for _, event_id, _, received in watcher.frames
+                if event_id and start <= written_at(event_id) <= end]
     # The polling fallback may add at most 1.5 s to what the same watchers see with notifications on
     # (measured in the same run: on a loaded machine or a debug build the baseline is far from 0).
     # The fallback is judged once every replica has noticed (until then feeds look every 2 s); the

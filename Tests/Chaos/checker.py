@@ -246,6 +246,12 @@ def percentile(values, share):
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else None
 
 
+def written_at(sse_id):
+    """When Redis wrote the event an SSE id names, in seconds (stream ids are Redis's clock): for
+    the all-tasks stream's per-shard positions, the newest of them, the one the event moved."""
+    return max(stream_key(position.split(":")[-1])[0] for position in sse_id.split(",")) / 1000
+
+
 def later(a, b):
     """SSE ids: a stream id `ms-seq`, or one position per shard joined by `,` (each compared)."""
     pa, pb = a.split(","), b.split(",")
