@@ -17,7 +17,7 @@ public struct AppRequestContext: RequestContext {
     public let remoteAddress: SocketAddress?
     public let localAddress: SocketAddress?
     /// The connection's event loop, where a long stream writes from (``onConnectionLoop(_:_:)``).
-    public let eventLoop: (any EventLoop)?
+    public let eventLoop: any EventLoop
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)

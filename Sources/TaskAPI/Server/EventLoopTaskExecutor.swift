@@ -18,8 +18,7 @@ final class EventLoopTaskExecutor: TaskExecutor {
     }
 }
 
-/// `body` with its jobs on `eventLoop` (as it is when nil: no socket, as in router tests).
-func onConnectionLoop<T>(_ eventLoop: (any EventLoop)?, _ body: () async throws -> T) async throws -> T {
-    guard let eventLoop else { return try await body() }
-    return try await withTaskExecutorPreference(EventLoopTaskExecutor(eventLoop), operation: body)
+/// `body` with its jobs on `eventLoop`.
+func onConnectionLoop<T>(_ eventLoop: any EventLoop, _ body: () async throws -> T) async throws -> T {
+    try await withTaskExecutorPreference(EventLoopTaskExecutor(eventLoop), operation: body)
 }

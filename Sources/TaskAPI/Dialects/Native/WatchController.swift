@@ -190,7 +190,7 @@ final class SSEFrameCache: Sendable {
 enum SSE {
     /// A stream's response: its headers, and `body` run on the connection's event loop
     /// (``onConnectionLoop(_:_:)``), so its frames go to the socket without a hop each.
-    static func response(on eventLoop: (any EventLoop)?, _ body: @Sendable @escaping (inout any ResponseBodyWriter) async throws -> Void) -> Response {
+    static func response(on eventLoop: any EventLoop, _ body: @Sendable @escaping (inout any ResponseBodyWriter) async throws -> Void) -> Response {
         let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache", HTTPField.Name("X-Accel-Buffering")!: "no"]
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
             try await onConnectionLoop(eventLoop) { try await body(&writer) }
