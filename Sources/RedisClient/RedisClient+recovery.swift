@@ -11,10 +11,10 @@ extension RedisClient {
     /// flight (`connectionClosed`) may have run, so it is never repeated.
     func recover(_ command: RedisCommand, slot: Int?, node: RedisNode, error: any Error) async throws -> RESPValue {
         let deadline = ContinuousClock.now + configuration.clusterRetryTimeout
+        var command = command
         var node = node
         var error = error
         var asking = false
-        var scriptLoaded = false
         // A Sentinel failover is waited out by time (the deadline), not by a count of tries.
         for attempt in 1...(router.isSentinel ? 1024 : 32) {
             var delay: Duration = .zero
@@ -24,10 +24,11 @@ extension RedisClient {
                     if redirect.kind == .moved { router.learn(redirect) }
                     node = router.node(at: redirect.endpoint)
                     asking = redirect.kind == .ask
-                } else if serverError.prefix == "NOSCRIPT", !scriptLoaded, let source = scriptSource(of: command) {
-                    // Loaded on exactly the node that said it lacks it (it may be an ASK target).
-                    _ = try await node.pool.send(RedisCommand("SCRIPT", ["LOAD", .string(source)]))
-                    scriptLoaded = true
+                } else if serverError.prefix == "NOSCRIPT", let eval = evalWithSource(of: command) {
+                    // Sent again as EVAL with the script's source: it runs whether or not the script
+                    // cache is flushed again meanwhile (a SCRIPT LOAD then EVALSHA could meet a second
+                    // flush in between), and Redis caches it, so later EVALSHAs find it.
+                    command = eval
                 } else if isMasterChangeSign(serverError) {
                     // A demoted master or one still loading: the command did not run; ask the sentinels.
                     router.requestRefresh()
@@ -74,9 +75,12 @@ extension RedisClient {
         throw error
     }
 
-    private func scriptSource(of command: RedisCommand) -> String? {
-        guard command.name == "EVALSHA", command.arguments.count > 1, case .string(let sha) = command.arguments[1] else { return nil }
-        return scriptSources.withLock { $0[sha] }
+    /// The `EVAL` that runs the same script as an `EVALSHA`, when this client knows the script's source.
+    private func evalWithSource(of command: RedisCommand) -> RedisCommand? {
+        guard command.name == "EVALSHA", command.arguments.count > 1, case .string(let sha) = command.arguments[1],
+              let source = scriptSources.withLock({ $0[sha] })
+        else { return nil }
+        return RedisCommand("EVAL", [.string(source)] + command.arguments.dropFirst(2), keys: command.keys)
     }
 
     public func pipeline(_ commands: [RedisCommand]) async throws -> [RESPValue] {

@@ -15,25 +15,10 @@ public struct RedisScript: Sendable, Hashable {
     }
 }
 
-/// For one node's executors (a connection, a pool). ``RedisClient`` has its own `evalScript` and
-/// `loadScripts`, which route by key and load on every master; these have other names so that which
-/// one runs never depends on the static type of the receiver.
+/// For one node's executors (a connection, a pool). ``RedisClient`` has its own `loadScripts`, which
+/// loads on every master; this one has another name so that which one runs never depends on the
+/// static type of the receiver.
 extension RedisCommandExecutor {
-    /// Runs a script with `EVALSHA` on this executor's node; when Redis does not know it (`NOSCRIPT`, e.g. after a restart or
-    /// `SCRIPT FLUSH`), loads it with `SCRIPT LOAD` and tries exactly once more.
-    ///
-    /// `SCRIPT LOAD` carries the script's keys for routing only, so in a cluster it reaches the node
-    /// that will run the script.
-    public func evalScriptOnNode(_ script: RedisScript, keys: [String], arguments: [RESPArgument]) async throws -> RESPValue {
-        let call = RedisCommand.evalsha(script.sha1, keys: keys, arguments: arguments)
-        do {
-            return try await send(call)
-        } catch let error as RedisServerError where error.prefix == "NOSCRIPT" {
-            _ = try await send(RedisCommand("SCRIPT", ["LOAD", .string(script.source)], keys: keys))
-            return try await send(call)
-        }
-    }
-
     /// Loads scripts into this node ahead of their first call, so the first `EVALSHA` does not pay for a `NOSCRIPT`.
     public func loadScriptsOnNode(_ scripts: [RedisScript]) async throws {
         let replies = try await pipeline(scripts.map { RedisCommand("SCRIPT", ["LOAD", .string($0.source)]) })

@@ -29,7 +29,7 @@ import Testing
         }
     }
 
-    /// `SCRIPT FLUSH` empties Redis's script cache: the next call gets NOSCRIPT, loads and retries once.
+    /// `SCRIPT FLUSH` empties Redis's script cache: the next call gets NOSCRIPT and is sent again as EVAL.
     @Test func reloadsAfterScriptFlush() async throws {
         let script = try Self.library.script("incr-by-twice-1")
         let key = TestEnvironment.uniquePrefix()
@@ -41,6 +41,41 @@ import Testing
             let exists = try await redis.send(RedisCommand("SCRIPT", ["EXISTS", .string(script.sha1)]))
             #expect(exists == [0])
             #expect(try await redis.evalScript(script, keys: [key], arguments: [.integer(2)]) == 10)
+            // The EVAL cached it again: the next call goes by SHA1.
+            #expect(try await redis.send(RedisCommand("SCRIPT", ["EXISTS", .string(script.sha1)])) == [1])
+        }
+        await server.stop()
+    }
+
+    /// A cache flushed again and again (an operator's `SCRIPT FLUSH` in a loop, the fault suite's
+    /// every second): no call fails, not even one whose retry meets a second flush.
+    @Test func runsWhileTheCacheIsFlushedAgainAndAgain() async throws {
+        let script = try Self.library.script("incr-by-twice-1")
+        let key = TestEnvironment.uniquePrefix()
+        let server = try await RedisServerProcess.started()
+        try await withClient(url: server.url) { redis in
+            try await withClient(url: server.url) { flusher in
+                let calls = 500
+                let flushes = try await withThrowingTaskGroup(of: Int.self) { group in
+                    group.addTask {
+                        // Bounded: one flush per round trip, at most twenty for every call.
+                        var flushes = 0
+                        while !Task.isCancelled, flushes < calls * 20 {
+                            _ = try await flusher.send(RedisCommand("SCRIPT", ["FLUSH"]))
+                            flushes += 1
+                        }
+                        return flushes
+                    }
+                    for _ in 0..<calls {
+                        _ = try await redis.evalScript(script, keys: [key], arguments: [.integer(1)])
+                    }
+                    group.cancelAll()
+                    return try await group.next() ?? 0
+                }
+                #expect(flushes > 0)
+                // Every call ran exactly once: each adds 2.
+                #expect(try await redis.send(.get(key)).string == String(calls * 2))
+            }
         }
         await server.stop()
     }
