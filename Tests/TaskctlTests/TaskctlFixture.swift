@@ -66,6 +66,12 @@ struct TaskctlFixture {
         return object?[name].map { "\($0)" }
     }
 
+    /// Its processes SIGKILLed without waiting, for a `defer`.
+    func stopNow() {
+        for worker in workers { worker.stopNow() }
+        taskd.stopNow()
+    }
+
     func stop() async {
         for worker in workers { await worker.stop() }
         await taskd.stop()

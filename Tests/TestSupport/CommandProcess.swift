@@ -47,6 +47,13 @@ public final class CommandProcess: @unchecked Sendable {
         return process.isRunning ? nil : process.terminationStatus
     }
 
+    /// SIGKILL without waiting for the exit, for a `defer` (which cannot `await`): the process is
+    /// gone before the test returns, also when it fails. `defer { Task { await stop() } }` started a
+    /// task the test process could exit before it ran, and left the process running.
+    public func stopNow() {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+
     /// SIGKILL, if it still runs; safe to call twice.
     public func stop() async {
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }

@@ -77,10 +77,19 @@ public final class TaskdProcess: @unchecked Sendable {
         return ContinuousClock.now - started
     }
 
+    /// SIGKILL without waiting for the exit, for a `defer` (which cannot `await`): the process is
+    /// gone before the test returns, also when it fails. `defer { Task { await stop() } }` started a
+    /// task the test process could exit before it ran, and left the process running.
+    public func stopNow() {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+
     /// SIGKILL: a child of the test process inherits its blocked signal mask (SIGTERM included).
     public func stop() async {
         guard process.isRunning else { return }
         kill(process.processIdentifier, SIGKILL)
         while process.isRunning { try? await Task.sleep(for: .milliseconds(10)) }
     }
+
+    deinit { stopNow() }
 }

@@ -85,6 +85,13 @@ public final class RedisServerProcess: @unchecked Sendable {
 
     public var url: String { "redis://127.0.0.1:\(port)" }
 
+    /// SIGKILL without waiting for the exit, for a `defer` (which cannot `await`): the process is
+    /// gone before the test returns, also when it fails. `defer { Task { await stop() } }` started a
+    /// task the test process could exit before it ran, and left the process running.
+    public func stopNow() {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+
     /// Stops the server at once. SIGKILL, because a child of the test process inherits its blocked
     /// signal mask, SIGTERM included; and no `waitUntilExit`, which spins a thread of the test pool.
     public func stop() async {

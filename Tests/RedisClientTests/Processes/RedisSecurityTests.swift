@@ -13,7 +13,18 @@ import Testing
         TestSecrets.record(password)
         try await withClient { admin in
             _ = try await admin.send(RedisCommand("ACL", ["SETUSER", .string(user), "reset", "on", .string(">" + password), .string("~\(prefix):*"), "+@all"]))
-            defer { Task { _ = try? await admin.send(RedisCommand("ACL", ["DELUSER", .string(user)])) } }
+            // The user goes afterwards, also when the checks throw (a `defer` cannot await).
+            let deleteUser = RedisCommand("ACL", ["DELUSER", .string(user)])
+            do {
+                try await checkUser()
+            } catch {
+                _ = try? await admin.send(deleteUser)
+                throw error
+            }
+            _ = try await admin.send(deleteUser)
+        }
+
+        func checkUser() async throws {
             let base = TestEnvironment.redisURL.replacingOccurrences(of: "redis://", with: "")
             let escaped = password.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
             try await withClient(url: "redis://\(user):\(escaped)@\(base)") { redis in

@@ -20,7 +20,7 @@ import Testing
         let worker = try DemoWorkerProcess(prefix: prefix, settings: [
             "TASKD_DEMO_STEP_MS": "250", "TASKD_DEMO_FAILURE_RATE": "0", "TASKD_DEMO_COMMAND_TYPES": "reshard,backup",
         ])
-        defer { Task { await worker.stop(); await taskd.stop() } }
+        defer { worker.stopNow(); taskd.stopNow() }
         let adminCaller = Caller(key: admin.0, secret: admin.1)
         let up = try await eventually(timeout: .seconds(30)) { try await adminCaller.call("GET", taskd.base + "/v1/tasks").0 == 200 }
         try #require(up, "taskd did not come up")

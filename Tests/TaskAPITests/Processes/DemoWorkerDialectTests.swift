@@ -15,7 +15,7 @@ import Testing
             let worker = try DemoWorkerProcess(prefix: store.keyspace.prefix, settings: [
                 "TASKD_DEMO_FAILURE_RATE": "0", "TASKD_DEMO_STEP_MS": "20", "TASKD_DEMO_CONCURRENCY": "4",
             ])
-            defer { Task { await worker.stop() } }
+            defer { worker.stopNow() }
             let bodies = [
                 #"{"commandType":"backup","objectName":"bdb:1","ops":["1","2"]}"#,
                 #"{"commandType":"reshard","objectName":"bdb:2","ops":["1","2","3"]}"#,

@@ -20,7 +20,7 @@ import Testing
     func sigtermEndsStreamsAndExitsPromptly(redisGone: Bool) async throws {
         let redis = try await RedisServerProcess.started()
         let taskd = try TaskdProcess(redisURL: redis.url, prefix: "shutdown", admin: Self.admin)
-        defer { Task { await taskd.stop(); await redis.stop() } }
+        defer { taskd.stopNow(); redis.stopNow() }
         let up = try await eventually(timeout: .seconds(30)) {
             let connection = try await RawConnection.open(port: taskd.port)
             try connection.send(request("GET", "/v1/tasks").replacingOccurrences(of: "\r\n\r\n", with: "\r\nConnection: close\r\n\r\n"))

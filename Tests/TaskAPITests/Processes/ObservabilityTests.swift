@@ -21,7 +21,7 @@ import Testing
                                      settings: shared.merging(["TASKD_LOG_FORMAT": "json"]) { $1 }, logFile: logs.appendingPathComponent("first.log"))
         let second = try TaskdProcess(redisURL: TestEnvironment.redisURL, prefix: prefix, admin: admin,
                                       settings: shared, logFile: logs.appendingPathComponent("second.log"))
-        defer { Task { await first.stop(); await second.stop() } }
+        defer { first.stopNow(); second.stopNow() }
         let operatorCaller = Caller(key: admin.0, secret: admin.1)
         for replica in [first, second] {
             let up = try await eventually(timeout: .seconds(30)) { try await operatorCaller.call("GET", replica.base + "/v1/tasks").0 == 200 }
@@ -142,7 +142,7 @@ import Testing
         let log = URL(fileURLWithPath: TestEnvironment.stateDirectory).appendingPathComponent("observability-json-\(UUID().uuidString.prefix(8)).log")
         let replica = try TaskdProcess(redisURL: TestEnvironment.redisURL, prefix: TestEnvironment.uniquePrefix("obslog"),
                                        admin: admin, settings: ["TASKD_LOG_FORMAT": "json", "TASKD_LOG_LEVEL": "info"], logFile: log)
-        defer { Task { await replica.stop() } }
+        defer { replica.stopNow() }
         let caller = Caller(key: admin.0, secret: admin.1)
         let up = try await eventually(timeout: .seconds(30)) { try await caller.call("GET", replica.base + "/v1/tasks").0 == 200 }
         try #require(up)

@@ -10,7 +10,7 @@ import Testing
         let admin = ("session-admin", "session-secret-\(UUID().uuidString.prefix(8))")
         let prefix = TestEnvironment.uniquePrefix("sessions")
         let replicas = try (0..<2).map { _ in try TaskdProcess(prefix: prefix, admin: admin) }
-        defer { Task { for replica in replicas { await replica.stop() } } }
+        defer { for replica in replicas { replica.stopNow() } }
         let adminCaller = Caller(key: admin.0, secret: admin.1)
         for replica in replicas {
             let up = try await eventually(timeout: .seconds(30)) { try await adminCaller.call("GET", replica.base + "/v1/tasks").0 == 200 }

@@ -62,7 +62,7 @@ import Testing
         let admin = ("trace-admin", "trace-secret-\(UUID().uuidString)")
         let replica = try TaskdProcess(redisURL: TestEnvironment.redisURL, prefix: TestEnvironment.uniquePrefix("traces"), admin: admin,
                                        settings: ["TASKD_OTEL_ENDPOINT": receiver.endpoint])
-        defer { Task { await replica.stop() } }
+        defer { replica.stopNow() }
         let caller = Caller(key: admin.0, secret: admin.1)
         let up = try await eventually(timeout: .seconds(30)) { try await caller.call("GET", replica.base + "/v1/tasks").0 == 200 }
         try #require(up)
@@ -101,12 +101,12 @@ import Testing
         let prefix = TestEnvironment.uniquePrefix("tracelib")
         let replica = try TaskdProcess(redisURL: TestEnvironment.redisURL, prefix: prefix, admin: admin,
                                        settings: ["TASKD_OTEL_ENDPOINT": receiver.endpoint])
-        defer { Task { await replica.stop() } }
+        defer { replica.stopNow() }
         let worker = try DemoWorkerProcess(prefix: prefix, settings: [
             "TASKD_OTEL_ENDPOINT": receiver.endpoint, "TASKD_DEMO_COMMAND_TYPES": "backup", "TASKD_DEMO_FAILURE_RATE": "0",
             "TASKD_DEMO_STEP_MS": "20",
         ])
-        defer { Task { await worker.stop() } }
+        defer { worker.stopNow() }
         let caller = Caller(key: admin.0, secret: admin.1)
         let up = try await eventually(timeout: .seconds(30)) { try await caller.call("GET", replica.base + "/v1/tasks").0 == 200 }
         try #require(up)

@@ -44,12 +44,12 @@ import Testing
         try await withRunningStore(prefix: prefix, configure: { $0.leaseGrace = .milliseconds(200) }) { store in
             let ids = try await Self.createBackups(store, count: 6, shards: 4)
             let first = try DemoWorkerProcess(prefix: prefix, settings: Self.settings(concurrency: 6, stepMs: 200))
-            defer { Task { await first.stop() } }
+            defer { first.stopNow() }
             #expect(try await eventually(timeout: .seconds(20)) { try await Self.all(store, ids) { $0.status == .running } }, "worker 1 runs all six")
             let killedAt = milliseconds()
             first.signal(SIGKILL)
             let second = try DemoWorkerProcess(prefix: prefix, settings: Self.settings(concurrency: 6, stepMs: 50))
-            defer { Task { await second.stop() } }
+            defer { second.stopNow() }
             #expect(try await eventually(timeout: .seconds(60)) { try await Self.all(store, ids) { $0.status.isFinished } }, "every task ends")
             for id in ids {
                 let task = try #require(try await store.get(id))
@@ -72,11 +72,11 @@ import Testing
         try await withRunningStore(prefix: prefix, configure: { $0.leaseGrace = .milliseconds(200) }) { store in
             let ids = try await Self.createBackups(store, count: 4, shards: 4)
             let frozen = try DemoWorkerProcess(prefix: prefix, settings: Self.settings(concurrency: 4, stepMs: 300))
-            defer { Task { await frozen.stop() } }
+            defer { frozen.stopNow() }
             #expect(try await eventually(timeout: .seconds(20)) { try await Self.all(store, ids) { $0.status == .running && $0.progress > 0 } })
             frozen.signal(SIGSTOP)
             let other = try DemoWorkerProcess(prefix: prefix, settings: Self.settings(concurrency: 4, stepMs: 30))
-            defer { Task { await other.stop() } }
+            defer { other.stopNow() }
             #expect(try await eventually(timeout: .seconds(30)) { try await Self.all(store, ids) { $0.status == .completed } })
             let before = try await store.get(ids).map(\.version)
             frozen.signal(SIGCONT)
@@ -101,11 +101,11 @@ import Testing
             let long = try await Self.createBackups(store, count: 10, shards: 8)
             let ids = short + long
             let stopping = try DemoWorkerProcess(prefix: prefix, settings: Self.settings(lease: 30, concurrency: 20, stepMs: 150, grace: 2.5))
-            defer { Task { await stopping.stop() } }
+            defer { stopping.stopNow() }
             #expect(try await eventually(timeout: .seconds(20)) { try await Self.all(store, ids) { $0.status == .running } }, "20 in flight")
             // Not faster: at 5 ms a step, 20 tasks sent 8,000 reports/s and starved the parallel test run.
             let next = try DemoWorkerProcess(prefix: prefix, settings: Self.settings(lease: 30, concurrency: 20, stepMs: 100))
-            defer { Task { await next.stop() } }
+            defer { next.stopNow() }
             let firstWorker = try #require(try await store.get(ids[0])?.workerId)
             stopping.signal(SIGTERM)
             #expect(await stopping.waitForExit(timeout: .seconds(10)), "the worker exits after its grace period")

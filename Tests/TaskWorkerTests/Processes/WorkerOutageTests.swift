@@ -31,7 +31,7 @@ import Testing
                 await first.stop()
                 try await Task.sleep(for: .seconds(4))   // many claim attempts' worth of outage
                 let second = try RedisServerProcess(port: port)
-                defer { Task { await second.stop() } }
+                defer { second.stopNow() }
                 // A fresh server lost the scripts and tasks: the client reloads scripts on NOSCRIPT.
                 let after = try await eventually(timeout: .seconds(15)) {
                     (try? await store.create(NewTask(commandType: "job"))) != nil

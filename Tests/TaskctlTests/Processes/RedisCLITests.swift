@@ -20,9 +20,9 @@ import Testing
 
     @Test func printedCommandsRunAgainstARealTask() async throws {
         let redis = try await RedisServerProcess.started()
-        defer { Task { await redis.stop() } }
+        defer { redis.stopNow() }
         let ctl = try await TaskctlFixture.start(redisURL: redis.url, prefix: "taskd", workers: false, settings: ["TASKD_SHARDS": "1"])
-        defer { Task { await ctl.stop() } }
+        defer { ctl.stopNow() }
         let id = try await ctl.submit(["backup", "--object-name", "bdb:1", "--op", "1", "--op", "2"])
         let cli = "redis-cli -p \(redis.port)"
 

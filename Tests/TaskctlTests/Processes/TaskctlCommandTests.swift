@@ -9,7 +9,7 @@ import Testing
 
     @Test func submitWatchGetListDelete() async throws {
         let ctl = try await TaskctlFixture.start()
-        defer { Task { await ctl.stop() } }
+        defer { ctl.stopNow() }
 
         let id = try await ctl.submit(["backup", "--object-name", "bdb:7", "--op", "1", "--op", "2", "--description", "nightly"])
         #expect(id.count == 36, "submit prints the id alone: \(id)")
@@ -59,7 +59,7 @@ import Testing
 
     @Test func errorsAndExitCodes() async throws {
         let ctl = try await TaskctlFixture.start()
-        defer { Task { await ctl.stop() } }
+        defer { ctl.stopNow() }
         let viewer = try await ctl.taskctl(["keys", "create", "--role", "viewer", "--name", "watcher"]).output.trimmingCharacters(in: .newlines)
         let operatorKey = try await ctl.taskctl(["keys", "create", "--role", "operator", "--name", "ops"]).output.trimmingCharacters(in: .newlines)
         #expect(viewer.contains(":") && operatorKey.contains(":"))
@@ -118,7 +118,7 @@ import Testing
 
     @Test func keysCreateListDelete() async throws {
         let ctl = try await TaskctlFixture.start(workers: false)
-        defer { Task { await ctl.stop() } }
+        defer { ctl.stopNow() }
         let created = try await ctl.taskctl(["keys", "create", "--role", "worker", "--name", "backup worker", "--output", "json"])
         let key = try #require(try JSONSerialization.jsonObject(with: Data(created.output.utf8)) as? [String: Any])
         let id = try #require(key["key"] as? String)

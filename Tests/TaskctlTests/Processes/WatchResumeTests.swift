@@ -9,10 +9,10 @@ import Testing
     @Test func watchResumesAfterAReplicaRestartWithoutMissingAnEvent() async throws {
         // Slow steps: the task runs for several seconds, so the restart happens in its middle.
         let ctl = try await TaskctlFixture.start(stepMs: 150)
-        defer { Task { await ctl.stop() } }
+        defer { ctl.stopNow() }
         let id = try await ctl.submit(["reshard", "--op", "1", "--op", "2", "--op", "3"])
         let watch = try ctl.startTaskctl(["watch", id])
-        defer { Task { await watch.stop() } }
+        defer { watch.stopNow() }
         #expect(try await eventually { watch.output.split(separator: "\n").count >= 3 }, "watch shows events: \(watch.output) \(watch.errors)")
 
         // SIGKILL: the connection drops mid-stream, as when a replica crashes.
@@ -20,7 +20,7 @@ import Testing
         await ctl.taskd.stop()
         try await Task.sleep(for: .milliseconds(300))
         let restarted = try TaskdProcess(prefix: ctl.prefix, admin: ctl.admin, port: port)
-        defer { Task { await restarted.stop() } }
+        defer { restarted.stopNow() }
         let status = await watch.exitStatus(within: .seconds(40))
         #expect(status == 0, "watch ends with the task completed: \(watch.output) \(watch.errors)")
         #expect(watch.errors.contains("connection lost") && watch.errors.contains("resumed after event"), "\(watch.errors)")
@@ -37,10 +37,10 @@ import Testing
 
     @Test func watchGivesUpWhenTheStreamCannotBeResumed() async throws {
         let ctl = try await TaskctlFixture.start(workers: false)
-        defer { Task { await ctl.stop() } }
+        defer { ctl.stopNow() }
         let id = try await ctl.submit(["unserved"])
         let watch = try ctl.startTaskctl(["watch", id, "--reconnect-for", "1"])
-        defer { Task { await watch.stop() } }
+        defer { watch.stopNow() }
         #expect(try await eventually { watch.output.contains(" created queued ") }, "\(watch.output) \(watch.errors)")
         await ctl.taskd.stop()
         let status = await watch.exitStatus(within: .seconds(15))

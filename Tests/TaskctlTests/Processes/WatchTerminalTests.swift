@@ -10,7 +10,7 @@ import Testing
     @Test func progressBarsMoveAndTheLastScreenShowsTheEnd() async throws {
         try #require(FileManager.default.isExecutableFile(atPath: Self.tmux), "tmux is missing: ./dev test installs it")
         let ctl = try await TaskctlFixture.start(stepMs: 120)
-        defer { Task { await ctl.stop() } }
+        defer { ctl.stopNow() }
         let id = try await ctl.submit(["reshard", "--object-name", "bdb:3", "--op", "1", "--op", "2", "--op", "3"])
 
         let socket = "taskctl-test-\(UUID().uuidString.prefix(8))"
