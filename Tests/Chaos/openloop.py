@@ -10,6 +10,8 @@ import json
 import time
 
 TIMEOUT = 30.0
+# How long open_loop waits, after its last request was due, for every request to be answered.
+DRAIN_LIMIT = 120.0
 
 
 class Answer:
@@ -135,6 +137,8 @@ async def send(pool, request, entry):
     connection = None
     try:
         connection = await pool.acquire()
+        # When it really went out: with every connection busy, long after it was due.
+        entry["sent"] = time.monotonic()
         try:
             answer = await asyncio.wait_for(connection.request(pool.target.encode(method, path, body, key)), TIMEOUT)
         except (asyncio.IncompleteReadError, ConnectionResetError, BrokenPipeError) as error:
@@ -169,7 +173,11 @@ async def open_loop(target, rate, seconds, next_request, history, client, max_co
     """`rate` requests a second for `seconds`, each made by `next_request()` as
     (op, method, path, body, key); returns how many were due, how many of them were sent more
     than 100 ms late (the generator itself could not keep up, or every connection was busy), and
-    when (monotonic) the last of them was sent: the offered load ends then, not at `seconds`."""
+    when (monotonic) the last of them was sent: the offered load ends then, not at `seconds`.
+    "Sent" is when the request got a connection and was written, not when it was due: with all
+    `max_connections` busy, requests wait for one, and the overload lasts until the last is out.
+    Returns when every request was answered or timed out (nothing of it in flight afterwards, for
+    the checker), or after DRAIN_LIMIT with the rest cancelled: their number is the fourth value."""
     pool = Pool(target, max_connections)
     pending = set()
     started = time.monotonic()
@@ -180,10 +188,11 @@ async def open_loop(target, rate, seconds, next_request, history, client, max_co
         nonlocal late, last_sent
         entry = {"client": client, "op": request[0], "method": request[1], "path": request[2], "key": request[4],
                  "task": None, "start": time.time(), "mono": time.monotonic(), "due": due_at}
-        last_sent = max(last_sent, entry["mono"])
         answer = await send(pool, request, entry)
+        sent = entry.get("sent", entry["mono"])
+        last_sent = max(last_sent, sent)
         entry["latency"] = time.monotonic() - due_at
-        if entry["mono"] - due_at > 0.1:
+        if sent - due_at > 0.1:
             late += 1
         history.add(entry)
         if on_answer is not None and answer is not None:
@@ -200,10 +209,18 @@ async def open_loop(target, rate, seconds, next_request, history, client, max_co
         task.add_done_callback(pending.discard)
         if len(pending) > 20_000:  # bounded: a service that stopped answering must not grow the harness without end
             await asyncio.sleep(0.05)
+    # Each request ends by itself (an answer, a transport error, or its TIMEOUT once it is out),
+    # but one waiting for a connection waits for those ahead of it: bounded, what is left after
+    # DRAIN_LIMIT is cancelled and counted as abandoned (a failure: no answer in time).
+    abandoned = 0
     if pending:
-        await asyncio.wait(pending, timeout=TIMEOUT + 5)
+        _, left = await asyncio.wait(pending, timeout=DRAIN_LIMIT)
+        abandoned = len(left)
+        for task in left:
+            task.cancel()
+        await asyncio.gather(*left, return_exceptions=True)
     pool.close()
-    return total, late, last_sent
+    return total, late, last_sent, abandoned
 
 
 async def closed_loop(target, connections, seconds, next_request, history, client, on_answer=None):
