@@ -20,8 +20,8 @@ public final class RedisClient: RedisCommandExecutor, Service, Sendable {
     public let configuration: RedisConfiguration
     public let router: RedisRouter
     let logger: Logger
-    /// Sources of the scripts run so far by SHA1: a node that answers `NOSCRIPT` (a new master after
-    /// a failover, a restart, the target of an `ASK`) gets the script loaded and the call repeated.
+    /// Sources of the scripts run so far by SHA1: a call a node answers `NOSCRIPT` (a new master after
+    /// a failover, a restart, a `SCRIPT FLUSH`, the target of an `ASK`) is sent again as `EVAL` with it.
     let scriptSources = Mutex<[String: String]>([:])
 
     public convenience init(url: String, logger: Logger = Logger(label: "redis")) throws {
@@ -40,7 +40,7 @@ public final class RedisClient: RedisCommandExecutor, Service, Sendable {
     public var sentinelStatus: SentinelStatus? { router.sentinel?.status }
 
     /// Sentinel named a new master: the scripts run so far are loaded there before they are needed
-    /// (a `NOSCRIPT` would load them on demand anyway).
+    /// (a call answered `NOSCRIPT` would be sent again as `EVAL` anyway).
     private func loadScriptsOnNewMaster(_ master: RedisConfiguration.Endpoint) async {
         let sources = scriptSources.withLock { Array($0.values) }
         guard !sources.isEmpty else { return }
@@ -100,7 +100,7 @@ public final class RedisClient: RedisCommandExecutor, Service, Sendable {
         }
     }
 
-    /// Runs `script` with `EVALSHA`, loading it wherever Redis does not know it yet.
+    /// Runs `script` with `EVALSHA`; where Redis does not know it (`NOSCRIPT`), as `EVAL` with its source.
     public func evalScript(_ script: RedisScript, keys: [String], arguments: [RESPArgument]) async throws -> RESPValue {
         remember([script])
         return try await send(.evalsha(script.sha1, keys: keys, arguments: arguments))

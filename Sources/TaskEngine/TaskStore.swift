@@ -49,7 +49,7 @@ public final class TaskStore: Sendable {
     /// The engine's clock (ms since the epoch): pinned in tests.
     public func now() -> Int64 { clock.now() }
 
-    /// Loads every script into every master ahead of the first call (a `NOSCRIPT` later reloads by itself).
+    /// Loads every script into every master ahead of the first call (a call answered `NOSCRIPT` later is sent again as `EVAL`, which caches it).
     public func loadScripts() async throws {
         try await redis.loadScripts(scripts.all)
     }
