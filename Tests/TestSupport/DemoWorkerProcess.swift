@@ -44,9 +44,7 @@ public final class DemoWorkerProcess: @unchecked Sendable {
 
     public var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 
-    /// SIGKILL without waiting for the exit, for a `defer` (which cannot `await`): the process is
-    /// gone before the test returns, also when it fails. `defer { Task { await stop() } }` started a
-    /// task the test process could exit before it ran, and left the process running.
+    /// SIGKILL without waiting for the exit, for a `defer` (see `TaskdProcess.stopNow()`).
     public func stopNow() {
         guard process.isRunning else { return }
         kill(process.processIdentifier, SIGCONT)

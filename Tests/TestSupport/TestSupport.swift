@@ -85,9 +85,7 @@ public final class RedisServerProcess: @unchecked Sendable {
 
     public var url: String { "redis://127.0.0.1:\(port)" }
 
-    /// SIGKILL without waiting for the exit, for a `defer` (which cannot `await`): the process is
-    /// gone before the test returns, also when it fails. `defer { Task { await stop() } }` started a
-    /// task the test process could exit before it ran, and left the process running.
+    /// SIGKILL without waiting for the exit, for a `defer` (see `TaskdProcess.stopNow()`).
     public func stopNow() {
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
     }
