@@ -54,13 +54,11 @@ public final class CommandProcess: @unchecked Sendable {
 
     /// SIGKILL, if it still runs; safe to call twice.
     public func stop() async {
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        stopNow()
         _ = await exitStatus(within: .seconds(5))
     }
 
-    deinit {
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-    }
+    deinit { stopNow() }
 }
 
 /// What a finished command printed and how it exited.

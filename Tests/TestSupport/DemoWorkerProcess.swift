@@ -53,16 +53,11 @@ public final class DemoWorkerProcess: @unchecked Sendable {
 
     /// Ends it for good (SIGKILL); safe to call twice.
     public func stop() async {
-        if process.isRunning {
-            kill(process.processIdentifier, SIGCONT)
-            kill(process.processIdentifier, SIGKILL)
-        }
+        stopNow()
         _ = await waitForExit(timeout: .seconds(5))
     }
 
-    deinit {
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-    }
+    deinit { stopNow() }
 }
 
 /// The test setup is missing something (a binary, a variable): the message says what to run.

@@ -86,8 +86,7 @@ public final class TaskdProcess: @unchecked Sendable {
 
     /// SIGKILL: a child of the test process inherits its blocked signal mask (SIGTERM included).
     public func stop() async {
-        guard process.isRunning else { return }
-        kill(process.processIdentifier, SIGKILL)
+        stopNow()
         while process.isRunning { try? await Task.sleep(for: .milliseconds(10)) }
     }
 

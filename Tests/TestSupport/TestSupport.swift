@@ -93,15 +93,14 @@ public final class RedisServerProcess: @unchecked Sendable {
     /// Stops the server at once. SIGKILL, because a child of the test process inherits its blocked
     /// signal mask, SIGTERM included; and no `waitUntilExit`, which spins a thread of the test pool.
     public func stop() async {
-        guard process.isRunning else { return }
-        kill(process.processIdentifier, SIGKILL)
+        stopNow()
         while process.isRunning {
             try? await Task.sleep(for: .milliseconds(10))
         }
     }
 
     deinit {
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        stopNow()
         try? FileManager.default.removeItem(atPath: directory)
     }
 
